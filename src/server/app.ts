@@ -1,0 +1,130 @@
+import fastifyCookie from "@fastify/cookie";
+import fastifyHelmet from "@fastify/helmet";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import type { Logger } from "pino";
+import type { Config } from "./config.js";
+import type { AppContext } from "./context.js";
+import type { Database } from "./db/client.js";
+import { access } from "./http/access.js";
+import { installGuard } from "./http/guard.js";
+import { installProblemHandlers } from "./http/problem.js";
+import { installRouteRegistry } from "./http/route-registry.js";
+import { activityRoutes } from "./modules/activity/routes.js";
+import { authRoutes } from "./modules/auth/routes.js";
+import { healthRoutes } from "./modules/health/routes.js";
+import { invitationsRoutes } from "./modules/invitations/routes.js";
+import { Outbox } from "./modules/mail/outbox.js";
+import { devMailboxPages } from "./modules/mail/pages.js";
+import { devMailboxRoutes } from "./modules/mail/routes.js";
+import { meRoutes } from "./modules/me/routes.js";
+import { membersRoutes } from "./modules/members/routes.js";
+import { orgsRoutes } from "./modules/orgs/routes.js";
+import { rolesRoutes } from "./modules/roles/routes.js";
+import { serveWebApp } from "./web.js";
+
+export type App = FastifyInstance;
+
+export interface BuildOptions {
+  config: Config;
+  database: Database;
+  logger: Logger;
+  outbox?: Outbox;
+  /** Serve the built web app from dist/web (production and npm start). */
+  serveWeb?: boolean;
+  /** Sees every route as it is registered (tests list the routes and their access declarations). */
+  onRoute?: (route: RouteOptions) => void;
+}
+
+export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
+  const { config, database, logger } = opts;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    genReqId: () => crypto.randomUUID(),
+    requestIdHeader: false,
+    routerOptions: { maxParamLength: 500 },
+  });
+  if (opts.onRoute) app.addHook("onRoute", opts.onRoute);
+
+  const outbox = opts.outbox ?? Outbox.fromConfig(database.db, logger, config);
+  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox };
+  app.decorate("ctx", ctx);
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installProblemHandlers(app);
+
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+    if (request.url.startsWith("/api/")) reply.header("cache-control", "no-store");
+  });
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", "data:", "https:"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        formAction: ["'self'"],
+        // Over plain http (development) upgrading would break every request.
+        upgradeInsecureRequests: config.appUrl.startsWith("https:") ? [] : null,
+      },
+    },
+    crossOriginEmbedderPolicy: false,
+    strictTransportSecurity: config.appUrl.startsWith("https:"),
+  });
+  await app.register(fastifyCookie);
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Chorus API",
+        version: "1.0.0",
+        description:
+          "Team management and role-based access control for WhatsApp Business API workspaces. Errors are RFC 9457 problem+json with a stable `code`.",
+      },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "chorus_session" },
+          bearer: { type: "http", scheme: "bearer" },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/docs", staticCSP: true });
+
+  installGuard(app);
+  installRouteRegistry(app);
+
+  app.get("/api/openapi.json", { schema: { hide: true }, config: { access: access.public() } }, async () =>
+    app.swagger(),
+  );
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes);
+      await api.register(meRoutes);
+      await api.register(orgsRoutes);
+      await api.register(membersRoutes);
+      await api.register(invitationsRoutes);
+      await api.register(rolesRoutes);
+      await api.register(activityRoutes);
+      if (config.devMailbox) await api.register(devMailboxRoutes);
+    },
+    { prefix: "/api/v1" },
+  );
+
+  if (config.devMailbox) await app.register(devMailboxPages);
+  if (opts.serveWeb) await serveWebApp(app, config);
+
+  return app;
+}

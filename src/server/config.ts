@@ -1,0 +1,129 @@
+import { z } from "zod";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+/** "7d", "12h", "30m", "45s" or plain seconds → milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)?$/, "expected a duration such as 7d, 12h, 30m or 3600")
+  .transform((v) => {
+    const match = /^(\d+)(ms|s|m|h|d)?$/.exec(v)!;
+    const n = Number(match[1]);
+    const unit = match[2] ?? "s";
+    const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
+    return n * factor;
+  });
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `expected a URL starting with ${protocols.map((p) => `${p}//`).join(" or ")}`,
+  );
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default("0.0.0.0"),
+  APP_URL: url(["http:", "https:"]).optional(),
+  DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
+  DATA_DIR: z.string().min(1).default("./data"),
+  SMTP_URL: url(["smtp:", "smtps:"]).optional(),
+  MAIL_FROM: z.string().min(3).default("Chorus <no-reply@chorus.localhost>"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  SESSION_IDLE_TTL: duration.default(30 * 86_400_000),
+  INVITE_TTL: duration.default(7 * 86_400_000),
+  TRUST_PROXY: bool.default(false),
+  SEED_DEMO: bool.default(false),
+  BODY_LIMIT: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
+  MAIL_POLL_MS: z.coerce.number().int().min(10).default(2000),
+  MAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+});
+
+export interface Config {
+  nodeEnv: "development" | "production" | "test";
+  port: number;
+  host: string;
+  appUrl: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  logLevel: string;
+  sessionIdleTtlMs: number;
+  inviteTtlMs: number;
+  trustProxy: boolean;
+  seedDemo: boolean;
+  bodyLimit: number;
+  /** Mail outbox: how often a worker looks for due mail, the first retry delay (doubled each time), the attempts before `failed`. */
+  mailPollMs: number;
+  mailRetryBaseMs: number;
+  mailMaxAttempts: number;
+  /** Development mailbox on (no SMTP server configured; never in production). */
+  devMailbox: boolean;
+}
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings mean "unset", as they do in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0]);
+    throw new ConfigError(`Invalid configuration: ${name}=${JSON.stringify(env[name] ?? "")}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === "production" && !e.SMTP_URL) {
+    throw new ConfigError("Invalid configuration: SMTP_URL is required when NODE_ENV=production");
+  }
+  if (e.NODE_ENV === "production" && !e.APP_URL) {
+    throw new ConfigError("Invalid configuration: APP_URL is required when NODE_ENV=production");
+  }
+  return {
+    nodeEnv: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    appUrl: (e.APP_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ""),
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
+    logLevel: e.LOG_LEVEL,
+    sessionIdleTtlMs: e.SESSION_IDLE_TTL,
+    inviteTtlMs: e.INVITE_TTL,
+    trustProxy: e.TRUST_PROXY,
+    seedDemo: e.SEED_DEMO,
+    bodyLimit: e.BODY_LIMIT,
+    mailPollMs: e.MAIL_POLL_MS,
+    mailRetryBaseMs: e.MAIL_RETRY_BASE_MS,
+    mailMaxAttempts: e.MAIL_MAX_ATTEMPTS,
+    devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
+  };
+}
+
+/** For entry points: a bad value stops the process with one clear line naming the variable. */
+export function loadConfigOrExit(env: Record<string, string | undefined>): Config {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

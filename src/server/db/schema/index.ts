@@ -1,0 +1,4 @@
+export * from "./activity.js";
+export * from "./mail.js";
+export * from "./orgs.js";
+export * from "./users.js";

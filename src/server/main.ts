@@ -1,0 +1,76 @@
+import { buildApp } from "./app.js";
+import { loadConfigOrExit } from "./config.js";
+import { openDatabase } from "./db/client.js";
+import { createLogger } from "./logger.js";
+
+const config = loadConfigOrExit(process.env);
+const log = createLogger(config.logLevel);
+
+/** A start-up failure stops the process with one clear line (and the details in the log). */
+async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    log.debug({ err }, `${what} failed`);
+    const e = err as NodeJS.ErrnoException;
+    const reason = e.code === "EADDRINUSE" ? `port ${config.port} is already in use` : (e.message ?? String(err));
+    process.stderr.write(`Chorus could not start: ${what}: ${reason.split("\n")[0]}\n`);
+    process.exit(1);
+  }
+}
+
+const database = await step(
+  config.databaseUrl ? "connecting to DATABASE_URL" : `opening the embedded database in DATA_DIR=${config.dataDir}`,
+  () => openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }),
+);
+await step("applying database migrations", () => database.migrate());
+const app = await buildApp({ config, database, logger: log, serveWeb: true });
+
+if (config.seedDemo) {
+  const { seedDemo } = await import("./demo/seed.js");
+  await seedDemo(app.ctx);
+}
+
+app.ctx.outbox.start();
+await step(`listening on ${config.host}:${config.port} (PORT)`, () =>
+  app.listen({ port: config.port, host: config.host }),
+);
+
+const mail = config.devMailbox
+  ? `development mailbox at ${config.appUrl}/dev/mailbox`
+  : `SMTP server ${smtpHost(config.smtpUrl)}`;
+log.info(
+  { url: config.appUrl, database: database.kind, data: database.location, mail },
+  `Chorus is running at ${config.appUrl} — data: ${database.kind} (${database.location}); mail: ${mail}`,
+);
+
+/** host:port of the SMTP URL, never its credentials. */
+function smtpHost(url: string | undefined): string {
+  if (!url) return "(none)";
+  const u = new URL(url);
+  return `${u.protocol}//${u.hostname}:${u.port || (u.protocol === "smtps:" ? "465" : "587")}`;
+}
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
+  const force = setTimeout(() => {
+    log.error("shutdown took too long; exiting");
+    process.exit(1);
+  }, 15_000);
+  force.unref();
+  try {
+    await app.close(); // stops accepting, waits for in-flight requests
+    await app.ctx.outbox.stop();
+    await database.close();
+    log.info("stopped");
+    process.exit(0);
+  } catch (err) {
+    log.error({ err }, "error during shutdown");
+    process.exit(1);
+  }
+}
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

@@ -1,0 +1,43 @@
+import type { DbOrTx } from "../../db/client.js";
+import { type ActivityChanges, activity } from "../../db/schema/index.js";
+import type { Actor } from "../../http/request-context.js";
+
+export interface ActivityInput {
+  orgId: string;
+  /** `<target>.<verb>`: member.invited, member.roles_changed, role.created, ownership.transferred, … */
+  action: string;
+  target: { type: string; id?: string | null; label?: string | null };
+  /** Changed fields, before and after. Never secrets or tokens. */
+  changes?: ActivityChanges | null;
+}
+
+/**
+ * Writes one activity record. Call it with the transaction of the change it
+ * describes (`tx`), so the record exists exactly when the change does.
+ */
+export async function recordActivity(tx: DbOrTx, actor: Actor, input: ActivityInput): Promise<void> {
+  await tx.insert(activity).values({
+    orgId: input.orgId,
+    actorType: actor.type,
+    actorId: actor.id,
+    actorName: actor.name,
+    action: input.action,
+    targetType: input.target.type,
+    targetId: input.target.id ?? null,
+    targetLabel: input.target.label ?? null,
+    changes: input.changes ?? null,
+    ip: actor.ip,
+    userAgent: actor.userAgent?.slice(0, 512) ?? null,
+    requestId: actor.requestId,
+  });
+}
+
+/** Before/after of the fields that differ, for the `changes` of an update. */
+export function diff<T extends Record<string, unknown>>(before: T, after: Partial<T>): ActivityChanges | null {
+  const out: ActivityChanges = {};
+  for (const [k, v] of Object.entries(after)) {
+    if (v === undefined) continue;
+    if (JSON.stringify(before[k]) !== JSON.stringify(v)) out[k] = { before: before[k], after: v };
+  }
+  return Object.keys(out).length ? out : null;
+}

@@ -1,0 +1,100 @@
+import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
+import type { DbOrTx } from "../../db/client.js";
+import { sessions, users } from "../../db/schema/index.js";
+import type { AuthUser } from "../../http/request-context.js";
+import { hashToken, newToken } from "../../lib/tokens.js";
+
+export const SESSION_COOKIE = "chorus_session";
+/** Sliding expiry is refreshed at most this often, so a busy client does not write on every request. */
+const TOUCH_EVERY_MS = 60_000;
+
+export interface NewSession {
+  id: string;
+  token: string;
+  expiresAt: Date;
+}
+
+export async function createSession(
+  db: DbOrTx,
+  input: { userId: string; ip: string | null; userAgent: string | null; twoFactorVerified: boolean; idleTtlMs: number },
+): Promise<NewSession> {
+  const token = newToken(32);
+  const expiresAt = new Date(Date.now() + input.idleTtlMs);
+  const [row] = await db
+    .insert(sessions)
+    .values({
+      userId: input.userId,
+      tokenHash: hashToken(token),
+      ip: input.ip,
+      userAgent: input.userAgent?.slice(0, 512) ?? null,
+      twoFactorVerified: input.twoFactorVerified,
+      expiresAt,
+    })
+    .returning({ id: sessions.id });
+  return { id: row!.id, token, expiresAt };
+}
+
+/** The live session of a token with its user, or null; refreshes the sliding expiry. */
+export async function resolveSession(
+  db: DbOrTx,
+  token: string,
+  idleTtlMs: number,
+): Promise<{ sessionId: string; user: AuthUser } | null> {
+  const now = new Date();
+  const [row] = await db
+    .select({
+      sessionId: sessions.id,
+      lastUsedAt: sessions.lastUsedAt,
+      id: users.id,
+      email: users.email,
+      firstName: users.firstName,
+      lastName: users.lastName,
+      language: users.language,
+      emailVerifiedAt: users.emailVerifiedAt,
+      totpEnabledAt: users.totpEnabledAt,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(and(eq(sessions.tokenHash, hashToken(token)), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .limit(1);
+  if (!row) return null;
+  if (now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
+    await db
+      .update(sessions)
+      .set({ lastUsedAt: now, expiresAt: new Date(now.getTime() + idleTtlMs) })
+      .where(eq(sessions.id, row.sessionId));
+  }
+  return {
+    sessionId: row.sessionId,
+    user: {
+      id: row.id,
+      email: row.email,
+      firstName: row.firstName,
+      lastName: row.lastName,
+      language: row.language,
+      emailVerified: row.emailVerifiedAt !== null,
+      twoFactorEnabled: row.totpEnabledAt !== null,
+    },
+  };
+}
+
+export async function revokeSession(db: DbOrTx, userId: string, sessionId: string): Promise<boolean> {
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: new Date() })
+    .where(and(eq(sessions.id, sessionId), eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+  return rows.length > 0;
+}
+
+/** Revokes every live session of the user, except `keepSessionId` when given. */
+export async function revokeAllSessions(db: DbOrTx, userId: string, keepSessionId?: string): Promise<number> {
+  const conditions = [eq(sessions.userId, userId), isNull(sessions.revokedAt)];
+  if (keepSessionId) conditions.push(ne(sessions.id, keepSessionId));
+  const rows = await db
+    .update(sessions)
+    .set({ revokedAt: sql`now()` })
+    .where(and(...conditions))
+    .returning({ id: sessions.id });
+  return rows.length;
+}

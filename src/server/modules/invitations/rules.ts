@@ -1,0 +1,31 @@
+import type { InvitationState } from "../../../shared/schemas/invitations.js";
+import { conflict, gone } from "../../http/problem.js";
+
+/** The state people see: a pending invitation past its expiry is expired. */
+export function stateOf(inv: { status: InvitationState; expiresAt: Date }, now = new Date()): InvitationState {
+  if (inv.status === "pending" && inv.expiresAt.getTime() <= now.getTime()) return "expired";
+  return inv.status;
+}
+
+const GONE_DETAIL: Record<Exclude<InvitationState, "pending">, string> = {
+  accepted: "This invitation has already been accepted.",
+  declined: "This invitation was declined.",
+  revoked: "This invitation was revoked. Ask for a new one.",
+  expired: "This invitation has expired. Ask for a new one.",
+};
+
+/** Accepting or declining needs a live invitation; anything else is 410 with its state. */
+export function assertOpen(state: InvitationState): void {
+  if (state !== "pending") throw gone(`invitation_${state}`, GONE_DETAIL[state], { state });
+}
+
+/** Resend and revoke act on pending invitations only (an expired one may be resent: that renews it). */
+export function assertPendingForAdmin(status: InvitationState): void {
+  if (status !== "pending") {
+    throw conflict("invitation_not_pending", `This invitation is ${status}: it can no longer be changed.`, {
+      state: status,
+    });
+  }
+}
+
+export const RESENDS_PER_HOUR = 3;

@@ -1,0 +1,120 @@
+import { and, eq } from "drizzle-orm";
+import { effectivePermissions } from "../../../shared/permissions.js";
+import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
+import type { AppContext } from "../../context.js";
+import type { DbOrTx } from "../../db/client.js";
+import { memberRoles, memberships } from "../../db/schema/index.js";
+import { notFound } from "../../http/problem.js";
+import type { Actor, OrgMember } from "../../http/request-context.js";
+import { recordActivity } from "../activity/record.js";
+import { findRoles, roleIdsOfMember } from "../roles/repo.js";
+import { assertNoEscalation, resolveGrantableRoles } from "../roles/rules.js";
+import { emitMemberRemoved } from "./events.js";
+import { getMember } from "./list.js";
+import { assertNotOwner, assertNotOwnRoles, assertNotSelf, sameRoleSet } from "./rules.js";
+import type { MemberDto } from "./schemas.js";
+
+const memberNotFound = () => notFound("member", "member_not_found");
+
+/** Locks the target's membership row for the rest of the transaction (removal vs transfer vs edit). */
+async function lockTarget(tx: DbOrTx, orgId: string, memberId: string) {
+  const [row] = await tx
+    .select()
+    .from(memberships)
+    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)))
+    .for("update");
+  if (!row) throw memberNotFound();
+  return row;
+}
+
+/**
+ * One can only change the roles of, or remove, a member whose permissions one holds all of:
+ * otherwise a member with `members:update` could demote (or `members:remove` could remove)
+ * an Administrator. The owner and Administrators hold everything grantable, so pass.
+ */
+async function assertOutranks(tx: DbOrTx, actor: OrgMember, orgId: string, targetRoleIds: string[]) {
+  const held = await findRoles(tx, orgId, targetRoleIds);
+  assertNoEscalation(
+    actor,
+    effectivePermissions(
+      false,
+      held.map((r) => r.permissions),
+    ),
+  );
+}
+
+export async function updateMember(
+  ctx: AppContext,
+  actor: OrgMember,
+  by: Actor,
+  memberId: string,
+  input: UpdateMemberInput,
+): Promise<MemberDto> {
+  await ctx.db.transaction(async (tx) => {
+    const target = await lockTarget(tx, actor.orgId, memberId);
+    assertNotOwner(target);
+    const rolesBefore = (await roleIdsOfMember(tx, actor.orgId, memberId)).sort();
+    const rolesChange = input.roleIds !== undefined && !sameRoleSet(rolesBefore, input.roleIds);
+    let rolesAfter = rolesBefore;
+    if (rolesChange) {
+      assertNotOwnRoles(actor.memberId, memberId);
+      await assertOutranks(tx, actor, actor.orgId, rolesBefore);
+      const granted = await resolveGrantableRoles(tx, actor, input.roleIds!);
+      rolesAfter = granted.map((r) => r.id).sort();
+    }
+    const changes: Record<string, { before: unknown; after: unknown }> = {};
+    if (input.firstName !== undefined && input.firstName !== target.firstName)
+      changes.firstName = { before: target.firstName, after: input.firstName };
+    if (input.lastName !== undefined && input.lastName !== target.lastName)
+      changes.lastName = { before: target.lastName, after: input.lastName };
+    const detailsChange = Object.keys(changes).length > 0;
+    if (rolesChange) changes.roleIds = { before: rolesBefore, after: rolesAfter };
+    if (!detailsChange && !rolesChange) return; // nothing changes: no write, no record
+
+    if (detailsChange) {
+      await tx
+        .update(memberships)
+        .set({ firstName: input.firstName ?? target.firstName, lastName: input.lastName ?? target.lastName })
+        .where(and(eq(memberships.orgId, actor.orgId), eq(memberships.id, memberId)));
+    }
+    if (rolesChange) {
+      // Replace the set: the member's next request is authorized with exactly these roles.
+      await tx.delete(memberRoles).where(and(eq(memberRoles.orgId, actor.orgId), eq(memberRoles.memberId, memberId)));
+      if (rolesAfter.length) {
+        await tx.insert(memberRoles).values(rolesAfter.map((roleId) => ({ orgId: actor.orgId, memberId, roleId })));
+      }
+    }
+    const firstName = input.firstName ?? target.firstName;
+    const lastName = input.lastName ?? target.lastName;
+    await recordActivity(tx, by, {
+      orgId: actor.orgId,
+      // One record per request: both kinds of change together are a member.updated.
+      action: detailsChange ? "member.updated" : "member.roles_changed",
+      target: { type: "member", id: memberId, label: `${firstName} ${lastName}`.trim() },
+      changes,
+    });
+  });
+  const member = await getMember(ctx.db, actor.orgId, memberId);
+  if (!member) throw memberNotFound();
+  return member;
+}
+
+export async function removeMember(ctx: AppContext, actor: OrgMember, by: Actor, memberId: string): Promise<void> {
+  const removed = await ctx.db.transaction(async (tx) => {
+    const target = await lockTarget(tx, actor.orgId, memberId);
+    assertNotOwner(target);
+    assertNotSelf(actor.memberId, memberId);
+    const roleIds = (await roleIdsOfMember(tx, actor.orgId, memberId)).sort();
+    await assertOutranks(tx, actor, actor.orgId, roleIds);
+    // Access ends with the commit: the guard re-reads the membership on every request.
+    await tx.delete(memberships).where(and(eq(memberships.orgId, actor.orgId), eq(memberships.id, memberId)));
+    await recordActivity(tx, by, {
+      orgId: actor.orgId,
+      action: "member.removed",
+      target: { type: "member", id: memberId, label: `${target.firstName} ${target.lastName}`.trim() },
+      changes: { roleIds: { before: roleIds }, userId: { before: target.userId } },
+    });
+    return target;
+  });
+  emitMemberRemoved(ctx, { orgId: actor.orgId, userId: removed.userId, memberId, reason: "removed" });
+}

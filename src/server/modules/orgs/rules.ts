@@ -1,0 +1,30 @@
+import { conflict, forbidden } from "../../http/problem.js";
+
+/** The owner cannot leave: ownership must be handed over first (an organization always has one owner). */
+export function assertCanLeave(member: { isOwner: boolean }): void {
+  if (member.isOwner) {
+    throw forbidden(
+      "owner_cannot_leave",
+      "The owner cannot leave the organization. Transfer ownership to another member first.",
+    );
+  }
+}
+
+export function assertTransferTarget(actorMemberId: string, targetMemberId: string): void {
+  if (actorMemberId === targetMemberId) {
+    throw conflict("already_owner", "You already own this organization. Choose another member.");
+  }
+}
+
+/**
+ * Turning on "require 2FA for every member" without having 2FA oneself would lock the
+ * author out of the organization on their very next request (Twenty's no-lock-out rule).
+ */
+export function assertTwoFactorPolicyKeepsAuthorIn(change: boolean | undefined, authorHasTwoFactor: boolean): void {
+  if (change === true && !authorHasTwoFactor) {
+    throw conflict(
+      "enable_two_factor_first",
+      "Turn on two-factor authentication for your own account before requiring it for every member.",
+    );
+  }
+}

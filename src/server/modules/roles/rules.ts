@@ -1,0 +1,94 @@
+import {
+  effectivePermissions,
+  isOwnerOnlyPermission,
+  isPermission,
+  PermissionSet,
+} from "../../../shared/permissions.js";
+import type { DbOrTx } from "../../db/client.js";
+import { badRequest, conflict, type FieldError, forbidden } from "../../http/problem.js";
+import type { OrgMember } from "../../http/request-context.js";
+import { findRoles, type ResolvedRole } from "./repo.js";
+
+/**
+ * No escalation: a member can grant (invite with, assign, or put into a custom role)
+ * only permissions they hold themselves. The owner holds all, so never escalates.
+ */
+export function assertNoEscalation(actor: Pick<OrgMember, "permissions">, granted: PermissionSet): void {
+  const missing = granted.missingFrom(actor.permissions);
+  if (missing.length > 0) {
+    throw forbidden("permission_escalation", `You cannot grant permissions you do not hold: ${missing.join(", ")}.`, {
+      missingPermissions: missing,
+    });
+  }
+}
+
+/**
+ * Resolves role ids of the organization (400 `unknown_role` for ids that are not
+ * roles of it) and checks the actor may grant their union.
+ */
+export async function resolveGrantableRoles(
+  db: DbOrTx,
+  actor: Pick<OrgMember, "orgId" | "permissions">,
+  roleIds: readonly string[],
+  field = "roleIds",
+): Promise<ResolvedRole[]> {
+  const unique = [...new Set(roleIds)];
+  const found = await findRoles(db, actor.orgId, unique);
+  const known = new Set(found.map((r) => r.id));
+  const unknown = unique.filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw badRequest(
+      "unknown_role",
+      `No such role in this organization: ${unknown.join(", ")}.`,
+      unknown.map((id) => ({
+        path: `${field}.${unique.indexOf(id)}`,
+        message: `Unknown role ${id}.`,
+        in: "body" as const,
+      })),
+    );
+  }
+  const granted = found.reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty());
+  assertNoEscalation(actor, granted);
+  return found;
+}
+
+/**
+ * The permissions a custom role may hold: catalogue keys only, never an owner-only
+ * permission (400 `owner_only_permission`) nor an unknown key (400 `unknown_permission`).
+ * Duplicates collapse; the result is in catalogue order.
+ */
+export function parseRolePermissions(keys: readonly string[], field = "permissions"): PermissionSet {
+  const ownerOnly: FieldError[] = [];
+  const unknown: FieldError[] = [];
+  keys.forEach((k, i) => {
+    if (isOwnerOnlyPermission(k)) {
+      ownerOnly.push({
+        path: `${field}.${i}`,
+        message: `${k} belongs to the owner and cannot be granted.`,
+        in: "body",
+      });
+    } else if (!isPermission(k)) {
+      unknown.push({ path: `${field}.${i}`, message: `Unknown permission ${k}.`, in: "body" });
+    }
+  });
+  if (ownerOnly.length) {
+    throw badRequest("owner_only_permission", "Owner-only permissions cannot be put into a role.", ownerOnly);
+  }
+  if (unknown.length) throw badRequest("unknown_permission", "Some permissions are not in the catalogue.", unknown);
+  return PermissionSet.of(keys);
+}
+
+/**
+ * Twenty's rule: a role edit or deletion must not lock its author out of managing roles.
+ * `rolesAfter` are the permission sets of the roles the actor holds once the change is
+ * made. The owner holds everything whatever their roles, so is never locked out.
+ */
+export function assertNoSelfLockout(actor: Pick<OrgMember, "isOwner">, rolesAfter: readonly PermissionSet[]): void {
+  if (actor.isOwner) return;
+  if (effectivePermissions(false, rolesAfter).has("roles:manage")) return;
+  throw conflict(
+    "self_lockout",
+    "This change would take the roles:manage permission away from you. Ask another administrator to make it.",
+    { lostPermission: "roles:manage" },
+  );
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+
+/** Shared by server routes and web forms, so the browser checks what the server checks. */
+export const emailSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: "Enter a valid email address." }));
+
+export const nameSchema = z.string().trim().min(1, "Required.").max(100);
+
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 256;
+
+/** Length rules only; the common-password list is checked on the server (see auth/passwords.ts). */
+export const passwordSchema = z
+  .string()
+  .min(PASSWORD_MIN, `Use at least ${PASSWORD_MIN} characters.`)
+  .max(PASSWORD_MAX, `Use at most ${PASSWORD_MAX} characters.`);
+
+export const languageSchema = z.enum(["en", "es"]);
+
+export const uuidSchema = z.uuid({ message: "Expected a UUID." });
+
+export const paginationQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(25),
+  cursor: z.string().max(500).optional(),
+});
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+}

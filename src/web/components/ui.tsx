@@ -1,0 +1,541 @@
+import * as AlertDialog from "@radix-ui/react-alert-dialog";
+import * as RadixCheckbox from "@radix-ui/react-checkbox";
+import * as Dialog from "@radix-ui/react-dialog";
+import {
+  type ButtonHTMLAttributes,
+  type InputHTMLAttributes,
+  type ReactNode,
+  type Ref,
+  type SelectHTMLAttributes,
+  type TextareaHTMLAttributes,
+  useEffect,
+  useId,
+  useState,
+  useSyncExternalStore,
+} from "react";
+import { useTranslation } from "react-i18next";
+import { ApiError } from "../lib/api.js";
+
+export function cx(...parts: (string | false | null | undefined)[]): string {
+  return parts.filter(Boolean).join(" ");
+}
+
+type Variant = "primary" | "secondary" | "danger" | "ghost";
+const VARIANTS: Record<Variant, string> = {
+  primary: "bg-emerald-600 text-white hover:bg-emerald-700 disabled:bg-emerald-600/60 shadow-sm",
+  secondary: "bg-white text-slate-800 border border-slate-300 hover:bg-slate-50 disabled:opacity-60 shadow-sm",
+  danger: "bg-red-600 text-white hover:bg-red-700 disabled:bg-red-600/60 shadow-sm",
+  ghost: "text-slate-700 hover:bg-slate-100 disabled:opacity-60",
+};
+
+export function Button({
+  variant = "primary",
+  size = "md",
+  className,
+  type = "button",
+  ...props
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: "sm" | "md" }) {
+  return (
+    <button
+      type={type}
+      className={cx(
+        "inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-emerald-600 disabled:cursor-not-allowed",
+        size === "sm" ? "px-2.5 py-1.5 text-sm" : "px-4 py-2 text-sm",
+        VARIANTS[variant],
+        className,
+      )}
+      {...props}
+    />
+  );
+}
+
+const inputClass =
+  "block w-full rounded-lg border bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-400 focus:outline-2 focus:outline-offset-0 focus:outline-emerald-600 disabled:bg-slate-50 disabled:text-slate-500";
+
+interface FieldProps {
+  label: ReactNode;
+  error?: string | undefined;
+  help?: ReactNode;
+}
+
+export function TextField({
+  label,
+  error,
+  help,
+  className,
+  id,
+  ref,
+  ...props
+}: FieldProps & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> }) {
+  const auto = useId();
+  const fid = id ?? auto;
+  return (
+    <div className={className}>
+      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <input
+        ref={ref}
+        id={fid}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
+        className={cx(inputClass, error ? "border-red-500" : "border-slate-300")}
+        {...props}
+      />
+      {error ? (
+        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
+          {error}
+        </p>
+      ) : help ? (
+        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
+          {help}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function TextArea({
+  label,
+  error,
+  help,
+  className,
+  id,
+  ...props
+}: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
+  const auto = useId();
+  const fid = id ?? auto;
+  return (
+    <div className={className}>
+      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <textarea
+        id={fid}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
+        className={cx(inputClass, error ? "border-red-500" : "border-slate-300")}
+        {...props}
+      />
+      {error ? (
+        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
+          {error}
+        </p>
+      ) : help ? (
+        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
+          {help}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function SelectField({
+  label,
+  error,
+  help,
+  className,
+  id,
+  children,
+  ...props
+}: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
+  const auto = useId();
+  const fid = id ?? auto;
+  return (
+    <div className={className}>
+      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
+        {label}
+      </label>
+      <select
+        id={fid}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
+        className={cx(inputClass, "pr-8", error ? "border-red-500" : "border-slate-300")}
+        {...props}
+      >
+        {children}
+      </select>
+      {error ? (
+        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
+          {error}
+        </p>
+      ) : help ? (
+        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
+          {help}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+export function Checkbox({
+  checked,
+  onCheckedChange,
+  label,
+  description,
+  disabled,
+  id,
+}: {
+  checked: boolean;
+  onCheckedChange: (v: boolean) => void;
+  label: ReactNode;
+  description?: ReactNode;
+  disabled?: boolean;
+  id?: string;
+}) {
+  const auto = useId();
+  const fid = id ?? auto;
+  return (
+    <div className="flex items-start gap-3">
+      <RadixCheckbox.Root
+        id={fid}
+        checked={checked}
+        disabled={disabled}
+        onCheckedChange={(v) => onCheckedChange(v === true)}
+        aria-describedby={description ? `${fid}-desc` : undefined}
+        className="mt-0.5 flex size-4 shrink-0 items-center justify-center rounded border border-slate-400 bg-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-emerald-600 disabled:opacity-50 data-[state=checked]:border-emerald-600 data-[state=checked]:bg-emerald-600"
+      >
+        <RadixCheckbox.Indicator className="text-white">
+          <svg viewBox="0 0 12 12" className="size-3" aria-hidden="true">
+            <path d="M2.5 6.5l2.5 2.5 4.5-5" fill="none" stroke="currentColor" strokeWidth="2" />
+          </svg>
+        </RadixCheckbox.Indicator>
+      </RadixCheckbox.Root>
+      <div className="min-w-0">
+        <label htmlFor={fid} className={cx("text-sm font-medium text-slate-800", disabled ? "" : "cursor-pointer")}>
+          {label}
+        </label>
+        {description ? (
+          <p id={`${fid}-desc`} className="text-xs text-slate-500">
+            {description}
+          </p>
+        ) : null}
+      </div>
+    </div>
+  );
+}
+
+export function Chip({
+  children,
+  tone = "slate",
+}: {
+  children: ReactNode;
+  tone?: "slate" | "emerald" | "amber" | "red" | "violet";
+}) {
+  const tones = {
+    slate: "bg-slate-100 text-slate-700 ring-slate-200",
+    emerald: "bg-emerald-50 text-emerald-800 ring-emerald-200",
+    amber: "bg-amber-50 text-amber-800 ring-amber-200",
+    red: "bg-red-50 text-red-700 ring-red-200",
+    violet: "bg-violet-50 text-violet-800 ring-violet-200",
+  };
+  return (
+    <span
+      className={cx(
+        "inline-flex items-center rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset whitespace-nowrap",
+        tones[tone],
+      )}
+    >
+      {children}
+    </span>
+  );
+}
+
+export function Avatar({ name, url, size = 8 }: { name: string; url?: string | null; size?: 8 | 10 | 16 }) {
+  const initials =
+    name
+      .split(/\s+/)
+      .filter(Boolean)
+      .slice(0, 2)
+      .map((s) => s[0]?.toUpperCase())
+      .join("") || "?";
+  const sz = { 8: "size-8 text-xs", 10: "size-10 text-sm", 16: "size-16 text-lg" }[size];
+  const [broken, setBroken] = useState(false);
+  if (url && !broken)
+    return (
+      <img src={url} alt="" className={cx(sz, "shrink-0 rounded-full object-cover")} onError={() => setBroken(true)} />
+    );
+  return (
+    <span
+      aria-hidden="true"
+      className={cx(
+        sz,
+        "inline-flex shrink-0 items-center justify-center rounded-full bg-emerald-100 font-semibold text-emerald-800",
+      )}
+    >
+      {initials}
+    </span>
+  );
+}
+
+export function Spinner({ label }: { label?: string }) {
+  const { t } = useTranslation();
+  return (
+    <div role="status" className="flex items-center gap-2 py-6 text-sm text-slate-500">
+      <span
+        className="size-4 animate-spin rounded-full border-2 border-slate-300 border-t-emerald-600"
+        aria-hidden="true"
+      />
+      {label ?? t("common.loading")}
+    </div>
+  );
+}
+
+export function errorMessage(err: unknown, t: (k: string) => string): string {
+  if (err instanceof ApiError) return err.status === 0 ? t("common.networkError") : err.message;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
+  const { t } = useTranslation();
+  return (
+    <div role="alert" className="rounded-xl border border-red-200 bg-red-50 p-4 text-sm text-red-800">
+      <p className="font-semibold">{t("common.errorTitle")}</p>
+      <p className="mt-1">{errorMessage(error, t)}</p>
+      {onRetry ? (
+        <Button variant="secondary" size="sm" className="mt-3" onClick={onRetry}>
+          {t("common.retry")}
+        </Button>
+      ) : null}
+    </div>
+  );
+}
+
+export function FormError({ error }: { error: unknown }) {
+  const { t } = useTranslation();
+  if (!error) return null;
+  return (
+    <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
+      {errorMessage(error, t)}
+    </div>
+  );
+}
+
+export function Notice({ children, tone = "info" }: { children: ReactNode; tone?: "info" | "success" | "warning" }) {
+  const tones = {
+    info: "border-sky-200 bg-sky-50 text-sky-900",
+    success: "border-emerald-200 bg-emerald-50 text-emerald-900",
+    warning: "border-amber-200 bg-amber-50 text-amber-900",
+  };
+  return (
+    <div role="status" className={cx("rounded-lg border px-3 py-2 text-sm", tones[tone])}>
+      {children}
+    </div>
+  );
+}
+
+export function Card({
+  title,
+  description,
+  children,
+  actions,
+  className,
+}: {
+  title?: ReactNode;
+  description?: ReactNode;
+  children: ReactNode;
+  actions?: ReactNode;
+  className?: string;
+}) {
+  return (
+    <section className={cx("rounded-xl border border-slate-200 bg-white shadow-sm", className)}>
+      {title ? (
+        <header className="flex flex-wrap items-start justify-between gap-3 border-b border-slate-100 px-4 py-3 sm:px-5">
+          <div>
+            <h2 className="text-base font-semibold text-slate-900">{title}</h2>
+            {description ? <p className="mt-0.5 text-sm text-slate-500">{description}</p> : null}
+          </div>
+          {actions}
+        </header>
+      ) : null}
+      <div className="px-4 py-4 sm:px-5">{children}</div>
+    </section>
+  );
+}
+
+export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: string; actions?: ReactNode }) {
+  return (
+    <div className="mb-6 flex flex-wrap items-end justify-between gap-4">
+      <div>
+        <h1 className="text-2xl font-semibold tracking-tight text-slate-900">{title}</h1>
+        {subtitle ? <p className="mt-1 max-w-2xl text-sm text-slate-600">{subtitle}</p> : null}
+      </div>
+      {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
+    </div>
+  );
+}
+
+/** A modal dialog: focus moves in, is trapped, Escape closes, focus returns to the trigger. */
+export function Modal({
+  open,
+  onOpenChange,
+  title,
+  description,
+  children,
+  side = false,
+  wide = false,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  title: string;
+  description?: ReactNode;
+  children: ReactNode;
+  side?: boolean;
+  wide?: boolean;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Dialog.Root open={open} onOpenChange={onOpenChange}>
+      <Dialog.Portal>
+        <Dialog.Overlay className="fixed inset-0 z-40 bg-slate-900/40" />
+        <Dialog.Content
+          className={cx(
+            "fixed z-50 flex flex-col bg-white shadow-xl focus:outline-none",
+            side
+              ? "inset-y-0 right-0 w-full max-w-md"
+              : cx(
+                  "left-1/2 top-1/2 max-h-[92vh] w-[calc(100vw-1.5rem)] -translate-x-1/2 -translate-y-1/2 rounded-2xl",
+                  wide ? "max-w-3xl" : "max-w-lg",
+                ),
+          )}
+          {...(description ? {} : { "aria-describedby": undefined })}
+        >
+          <div className="flex items-start justify-between gap-4 border-b border-slate-100 px-5 py-4">
+            <div>
+              <Dialog.Title className="text-lg font-semibold text-slate-900">{title}</Dialog.Title>
+              {description ? (
+                <Dialog.Description className="mt-1 text-sm text-slate-500">{description}</Dialog.Description>
+              ) : null}
+            </div>
+            <Dialog.Close
+              className="rounded-md p-1 text-slate-500 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-emerald-600"
+              aria-label={t("common.close")}
+            >
+              <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
+                <path d="M5 5l10 10M15 5L5 15" stroke="currentColor" strokeWidth="2" />
+              </svg>
+            </Dialog.Close>
+          </div>
+          <div className="min-h-0 flex-1 overflow-y-auto px-5 py-4">{children}</div>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}
+
+export function Confirm({
+  open,
+  onOpenChange,
+  title,
+  body,
+  confirmLabel,
+  onConfirm,
+  pending,
+  error,
+  children,
+  danger = true,
+}: {
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+  title: string;
+  body: ReactNode;
+  confirmLabel: string;
+  onConfirm: () => void;
+  pending?: boolean;
+  error?: unknown;
+  children?: ReactNode;
+  danger?: boolean;
+}) {
+  const { t } = useTranslation();
+  return (
+    <AlertDialog.Root open={open} onOpenChange={onOpenChange}>
+      <AlertDialog.Portal>
+        <AlertDialog.Overlay className="fixed inset-0 z-40 bg-slate-900/40" />
+        <AlertDialog.Content className="fixed left-1/2 top-1/2 z-50 w-[calc(100vw-1.5rem)] max-w-md -translate-x-1/2 -translate-y-1/2 rounded-2xl bg-white p-5 shadow-xl focus:outline-none">
+          <AlertDialog.Title className="text-lg font-semibold text-slate-900">{title}</AlertDialog.Title>
+          <AlertDialog.Description className="mt-2 text-sm text-slate-600">{body}</AlertDialog.Description>
+          {children ? <div className="mt-4">{children}</div> : null}
+          {error ? (
+            <div className="mt-3">
+              <FormError error={error} />
+            </div>
+          ) : null}
+          <div className="mt-5 flex justify-end gap-2">
+            <AlertDialog.Cancel asChild>
+              <Button variant="secondary">{t("common.cancel")}</Button>
+            </AlertDialog.Cancel>
+            <Button
+              variant={danger ? "danger" : "primary"}
+              disabled={pending}
+              onClick={(e) => {
+                e.preventDefault();
+                onConfirm();
+              }}
+            >
+              {confirmLabel}
+            </Button>
+          </div>
+        </AlertDialog.Content>
+      </AlertDialog.Portal>
+    </AlertDialog.Root>
+  );
+}
+
+// ---- toasts: a small store and a polite live region ----
+interface Toast {
+  id: number;
+  text: string;
+  tone: "success" | "error";
+}
+let toasts: Toast[] = [];
+let nextToast = 1;
+const toastListeners = new Set<() => void>();
+function emitToasts() {
+  for (const l of toastListeners) l();
+}
+export function toast(text: string, tone: Toast["tone"] = "success"): void {
+  const id = nextToast++;
+  toasts = [...toasts, { id, text, tone }];
+  emitToasts();
+  setTimeout(() => {
+    toasts = toasts.filter((x) => x.id !== id);
+    emitToasts();
+  }, 5000);
+}
+
+export function Toaster() {
+  const list = useSyncExternalStore(
+    (cb) => {
+      toastListeners.add(cb);
+      return () => toastListeners.delete(cb);
+    },
+    () => toasts,
+  );
+  return (
+    <div
+      aria-live="polite"
+      className="pointer-events-none fixed bottom-4 left-1/2 z-[60] flex w-[calc(100vw-2rem)] max-w-sm -translate-x-1/2 flex-col gap-2"
+    >
+      {list.map((x) => (
+        <div
+          key={x.id}
+          className={cx(
+            "pointer-events-auto rounded-lg px-4 py-3 text-sm shadow-lg",
+            x.tone === "success" ? "bg-slate-900 text-white" : "bg-red-600 text-white",
+          )}
+        >
+          {x.text}
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function useDebounced<T>(value: T, ms = 250): T {
+  const [v, setV] = useState(value);
+  useEffect(() => {
+    const id = setTimeout(() => setV(value), ms);
+    return () => clearTimeout(id);
+  }, [value, ms]);
+  return v;
+}

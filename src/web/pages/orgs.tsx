@@ -1,0 +1,54 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { useNavigate } from "react-router";
+import { z } from "zod";
+import { Button, Card, FormError, TextField } from "../components/ui.js";
+import { api } from "../lib/api.js";
+import { useFieldErrors, validate } from "../lib/forms.js";
+import { qk } from "../lib/session.js";
+import type { Org } from "../lib/types.js";
+
+const createOrgBody = z.object({ name: z.string().trim().min(1).max(100) });
+
+export function CreateOrgPage() {
+  const { t } = useTranslation();
+  const navigate = useNavigate();
+  const qc = useQueryClient();
+  const [name, setName] = useState("");
+  const fe = useFieldErrors();
+  const m = useMutation({
+    mutationFn: (body: { name: string }) => api<Org>("/orgs", { method: "POST", body }),
+    onSuccess: async (org) => {
+      await qc.invalidateQueries({ queryKey: qk.orgs });
+      navigate(`/orgs/${org.id}/settings/team`);
+    },
+    onError: (e) => fe.fromServer(e),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const v = validate(createOrgBody, { name });
+    fe.setErrors(v.errors);
+    if (v.data) m.mutate(v.data);
+  };
+  return (
+    <div className="mx-auto max-w-lg py-6">
+      <Card title={t("orgs.createTitle")} description={t("orgs.createSubtitle")}>
+        <form onSubmit={submit} noValidate className="space-y-4">
+          <TextField
+            label={t("orgs.name")}
+            name="name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            error={fe.errors.name}
+            autoFocus
+          />
+          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
+          <Button type="submit" disabled={m.isPending}>
+            {m.isPending ? t("orgs.creating") : t("orgs.create")}
+          </Button>
+        </form>
+      </Card>
+    </div>
+  );
+}

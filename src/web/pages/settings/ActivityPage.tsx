@@ -1,0 +1,483 @@
+import * as Tabs from "@radix-ui/react-tabs";
+import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { useSearchParams } from "react-router";
+import {
+  Button,
+  Card,
+  Chip,
+  cx,
+  ErrorState,
+  PageHeader,
+  SelectField,
+  Spinner,
+  TextField,
+} from "../../components/ui.js";
+import { OwnerBadge, RequirePermission, useOrgContext } from "../../layout.js";
+import { api } from "../../lib/api.js";
+import { formatDate, relativeTime } from "../../lib/i18n.js";
+import { roleName } from "../../lib/session.js";
+import type { LoginAttempt } from "../../lib/types.js";
+
+interface ActivityItem {
+  id: string;
+  at: string;
+  actor: { type: string; id: string | null; name: string };
+  action: string;
+  target: { type: string; id: string | null; label: string | null };
+  changes: Record<string, { before?: unknown; after?: unknown }> | null;
+  ip: string | null;
+}
+
+interface ReviewMember {
+  memberId: string;
+  userId: string;
+  name: string;
+  email: string;
+  isOwner: boolean;
+  roles: { id: string; name: string }[];
+  permissionCount: number;
+  lastSignInAt: string | null;
+  lastActiveAt: string | null;
+  daysSinceActive: number;
+  inactive: boolean;
+  twoFactorEnabled: boolean;
+  blockedByTwoFactorPolicy: boolean;
+}
+interface Review {
+  inactiveDays: number;
+  permissionCatalogueSize: number;
+  members: ReviewMember[];
+  pendingInvitations: {
+    id: string;
+    email: string;
+    name: string;
+    ageDays: number;
+    expired: boolean;
+    invitedByName: string;
+  }[];
+}
+
+const ACTIONS = [
+  "member.",
+  "member.invited",
+  "member.roles_changed",
+  "member.removed",
+  "invitation.",
+  "role.",
+  "org.updated",
+  "ownership.transferred",
+] as const;
+
+function useActionLabel() {
+  const { t, i18n } = useTranslation();
+  return (action: string) => {
+    const key = `activity.actions.${action}`;
+    return i18n.exists(key) ? t(key) : action;
+  };
+}
+
+function fmt(v: unknown): string {
+  if (v === null || v === undefined) return "—";
+  if (Array.isArray(v)) return v.map((x) => roleName({ id: String(x), name: String(x) })).join(", ") || "—";
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function localToIso(v: string): string | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+function useReview(orgId: string, inactiveDays: number) {
+  return useQuery({
+    queryKey: ["org", orgId, "access-review", inactiveDays],
+    queryFn: () => api<Review>(`/orgs/${orgId}/access-review`, { query: { inactiveDays, sort: "risk" } }),
+  });
+}
+
+function ActivityLog() {
+  const { t } = useTranslation();
+  const { orgId } = useOrgContext();
+  const label = useActionLabel();
+  const review = useReview(orgId, 90);
+  const [draft, setDraft] = useState({ actorId: "", action: "", from: "", to: "" });
+  const [filters, setFilters] = useState(draft);
+  const query = {
+    actorId: filters.actorId || undefined,
+    action: filters.action || undefined,
+    from: localToIso(filters.from),
+    to: localToIso(filters.to),
+  };
+  const log = useInfiniteQuery({
+    queryKey: ["org", orgId, "activity", query],
+    queryFn: ({ pageParam }) =>
+      api<{ items: ActivityItem[]; nextCursor: string | null }>(`/orgs/${orgId}/activity`, {
+        query: { ...query, limit: 50, cursor: pageParam },
+      }),
+    initialPageParam: undefined as string | undefined,
+    getNextPageParam: (p) => p.nextCursor ?? undefined,
+  });
+  const exportUrl = (format: "csv" | "jsonl") => {
+    const q = new URLSearchParams({ format });
+    for (const [k, v] of Object.entries(query)) if (v) q.set(k, v);
+    return `/api/v1/orgs/${orgId}/activity/export?${q}`;
+  };
+  const apply = (e: FormEvent) => {
+    e.preventDefault();
+    setFilters(draft);
+  };
+  const items = log.data?.pages.flatMap((p) => p.items) ?? [];
+  return (
+    <div className="space-y-4">
+      <form
+        onSubmit={apply}
+        className="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-end"
+        aria-label={t("activity.apply")}
+      >
+        <SelectField
+          label={t("activity.member")}
+          value={draft.actorId}
+          onChange={(e) => setDraft({ ...draft, actorId: e.target.value })}
+        >
+          <option value="">{t("activity.anyMember")}</option>
+          {review.data?.members.map((m) => (
+            <option key={m.userId} value={m.userId}>
+              {m.name}
+            </option>
+          ))}
+        </SelectField>
+        <SelectField
+          label={t("activity.action")}
+          value={draft.action}
+          onChange={(e) => setDraft({ ...draft, action: e.target.value })}
+        >
+          <option value="">{t("activity.anyAction")}</option>
+          {ACTIONS.map((a) => (
+            <option key={a} value={a}>
+              {a.endsWith(".") ? `${a}*` : label(a)}
+            </option>
+          ))}
+        </SelectField>
+        <TextField
+          label={t("activity.from")}
+          type="datetime-local"
+          value={draft.from}
+          onChange={(e) => setDraft({ ...draft, from: e.target.value })}
+        />
+        <TextField
+          label={t("activity.to")}
+          type="datetime-local"
+          value={draft.to}
+          onChange={(e) => setDraft({ ...draft, to: e.target.value })}
+        />
+        <div className="flex gap-2">
+          <Button type="submit">{t("activity.apply")}</Button>
+          <Button
+            variant="ghost"
+            onClick={() => {
+              const empty = { actorId: "", action: "", from: "", to: "" };
+              setDraft(empty);
+              setFilters(empty);
+            }}
+          >
+            {t("activity.reset")}
+          </Button>
+        </div>
+      </form>
+      <div className="flex flex-wrap justify-end gap-2">
+        <a
+          href={exportUrl("csv")}
+          download
+          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50"
+        >
+          {t("activity.exportCsv")}
+        </a>
+        <a
+          href={exportUrl("jsonl")}
+          download
+          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50"
+        >
+          {t("activity.exportJsonl")}
+        </a>
+      </div>
+      <Card>
+        {log.isPending ? (
+          <Spinner />
+        ) : log.error ? (
+          <ErrorState error={log.error} onRetry={() => void log.refetch()} />
+        ) : !items.length ? (
+          <p className="py-6 text-center text-sm text-slate-500">{t("activity.empty")}</p>
+        ) : (
+          <ol className="divide-y divide-slate-100" aria-label={t("activity.tabLog")}>
+            {items.map((a) => (
+              <li key={a.id} className="flex flex-col gap-1 py-3 sm:flex-row sm:gap-4" data-testid="activity-row">
+                <time dateTime={a.at} className="w-40 shrink-0 text-xs text-slate-500">
+                  {formatDate(a.at)}
+                </time>
+                <div className="min-w-0 text-sm">
+                  <p>
+                    <span className="font-medium text-slate-900">{a.actor.name}</span>{" "}
+                    <span className="text-slate-600">{label(a.action)}</span>{" "}
+                    {a.target.label ? <span className="font-medium text-slate-900">{a.target.label}</span> : null}{" "}
+                    <code className="text-[11px] text-slate-400">{a.action}</code>
+                  </p>
+                  {a.changes && Object.keys(a.changes).length ? (
+                    <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
+                      {Object.entries(a.changes).map(([k, c]) => (
+                        <li key={k}>
+                          <span className="font-medium">{k}</span>:{" "}
+                          <span className="line-through decoration-slate-400">{fmt(c.before)}</span> → {fmt(c.after)}
+                        </li>
+                      ))}
+                    </ul>
+                  ) : null}
+                </div>
+              </li>
+            ))}
+          </ol>
+        )}
+        {log.hasNextPage ? (
+          <div className="flex justify-center pt-3">
+            <Button
+              variant="secondary"
+              size="sm"
+              onClick={() => void log.fetchNextPage()}
+              disabled={log.isFetchingNextPage}
+            >
+              {t("team.loadMore")}
+            </Button>
+          </div>
+        ) : null}
+      </Card>
+    </div>
+  );
+}
+
+export function LoginAttemptsTable({ items }: { items: LoginAttempt[] }) {
+  const { t } = useTranslation();
+  if (!items.length) return <p className="py-6 text-center text-sm text-slate-500">{t("activity.loginsEmpty")}</p>;
+  return (
+    <div className="-mx-4 overflow-x-auto sm:-mx-5">
+      <table className="w-full text-left text-sm">
+        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+          <tr>
+            <th scope="col" className="px-4 py-2 font-medium sm:px-5">
+              {t("activity.colTime")}
+            </th>
+            {items[0]?.member ? (
+              <th scope="col" className="px-3 py-2 font-medium">
+                {t("activity.member")}
+              </th>
+            ) : null}
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("activity.colResult")}
+            </th>
+            <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
+              {t("activity.colIp")}
+            </th>
+            <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
+              {t("activity.colDevice")}
+            </th>
+            <th scope="col" className="px-3 py-2 font-medium">
+              {t("activity.col2fa")}
+            </th>
+          </tr>
+        </thead>
+        <tbody className="divide-y divide-slate-100">
+          {items.map((a) => (
+            <tr key={a.id}>
+              <td className="whitespace-nowrap px-4 py-2 text-slate-600 sm:px-5">{formatDate(a.at ?? a.createdAt)}</td>
+              {a.member ? <td className="px-3 py-2">{a.member.name}</td> : null}
+              <td className="px-3 py-2">
+                {a.success ? (
+                  <Chip tone="emerald">{t("activity.success")}</Chip>
+                ) : (
+                  <Chip tone="red">{a.failureReason ?? t("activity.failure")}</Chip>
+                )}
+              </td>
+              <td className="hidden px-3 py-2 text-slate-600 sm:table-cell">{a.ip ?? "—"}</td>
+              <td className="hidden max-w-xs truncate px-3 py-2 text-slate-600 md:table-cell" title={a.userAgent ?? ""}>
+                {a.userAgent ?? "—"}
+              </td>
+              <td className="px-3 py-2">{a.twoFactorUsed ? t("common.yes") : t("common.no")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function LoginActivity() {
+  const { orgId } = useOrgContext();
+  const q = useQuery({
+    queryKey: ["org", orgId, "login-activity"],
+    queryFn: () => api<{ items: LoginAttempt[] }>(`/orgs/${orgId}/login-activity`, { query: { limit: 100 } }),
+  });
+  return (
+    <Card>
+      {q.isPending ? (
+        <Spinner />
+      ) : q.error ? (
+        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
+      ) : (
+        <LoginAttemptsTable items={q.data.items} />
+      )}
+    </Card>
+  );
+}
+
+function AccessReview() {
+  const { t } = useTranslation();
+  const { orgId } = useOrgContext();
+  const [days, setDays] = useState(90);
+  const q = useReview(orgId, days);
+  if (q.isPending) return <Spinner />;
+  if (q.error) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
+  const r = q.data;
+  const inactive = r.members.filter((m) => m.inactive).length;
+  return (
+    <div className="space-y-4">
+      <div className="flex flex-wrap items-end justify-between gap-3">
+        <p className="text-sm text-slate-600">
+          {t("activity.reviewSummary", { inactive, total: r.members.length, days: r.inactiveDays })}
+        </p>
+        <SelectField
+          className="w-48"
+          label={t("activity.reviewInactiveDays")}
+          value={days}
+          onChange={(e) => setDays(Number(e.target.value))}
+        >
+          {[30, 60, 90, 180, 365].map((d) => (
+            <option key={d} value={d}>
+              {d}
+            </option>
+          ))}
+        </SelectField>
+      </div>
+      <Card>
+        <div className="-mx-4 overflow-x-auto sm:-mx-5">
+          <table className="w-full text-left text-sm">
+            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th scope="col" className="px-4 py-2 font-medium sm:px-5">
+                  {t("team.colMember")}
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  {t("team.colRoles")}
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  {t("activity.reviewPermissions")}
+                </th>
+                <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
+                  {t("activity.reviewLastSignIn")}
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  {t("activity.reviewLastActive")}
+                </th>
+                <th scope="col" className="px-3 py-2 font-medium">
+                  {t("team.col2fa")}
+                </th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {r.members.map((m) => (
+                <tr
+                  key={m.memberId}
+                  className={cx(m.inactive && "bg-amber-50")}
+                  data-testid="review-row"
+                  data-inactive={m.inactive}
+                >
+                  <td className="px-4 py-2 sm:px-5">
+                    <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
+                      {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
+                      {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
+                    </p>
+                    <p className="text-xs text-slate-500">{m.email}</p>
+                  </td>
+                  <td className="px-3 py-2">
+                    <div className="flex flex-wrap gap-1">
+                      {m.roles.map((x) => (
+                        <Chip key={x.id}>{roleName(x)}</Chip>
+                      ))}
+                    </div>
+                  </td>
+                  <td className="px-3 py-2 text-slate-700">
+                    {m.permissionCount}/{r.permissionCatalogueSize}
+                  </td>
+                  <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{relativeTime(m.lastSignInAt)}</td>
+                  <td className="px-3 py-2 text-slate-600">{relativeTime(m.lastActiveAt)}</td>
+                  <td className="px-3 py-2">
+                    {m.twoFactorEnabled ? (
+                      <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
+                    ) : (
+                      <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
+                        {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
+                      </Chip>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </Card>
+      {r.pendingInvitations.length ? (
+        <Card title={t("activity.reviewPending")}>
+          <ul className="divide-y divide-slate-100 text-sm">
+            {r.pendingInvitations.map((i) => (
+              <li key={i.id} className="flex flex-wrap items-center justify-between gap-2 py-2">
+                <span>
+                  {i.name} · <span className="text-slate-500">{i.email}</span>
+                </span>
+                <span className="flex items-center gap-2 text-xs text-slate-500">
+                  {i.expired ? <Chip tone="red">{t("team.expired")}</Chip> : null}
+                  {t("activity.reviewAge", { count: i.ageDays })}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </Card>
+      ) : null}
+    </div>
+  );
+}
+
+export function ActivityPage() {
+  const { t } = useTranslation();
+  const [params, setParams] = useSearchParams();
+  const tab = params.get("tab") ?? "log";
+  return (
+    <RequirePermission permission="audit:read">
+      <PageHeader title={t("activity.title")} subtitle={t("activity.subtitle")} />
+      <Tabs.Root value={tab} onValueChange={(v) => setParams({ tab: v }, { replace: true })}>
+        <Tabs.List
+          className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200"
+          aria-label={t("activity.title")}
+        >
+          {(["log", "logins", "review"] as const).map((v) => (
+            <Tabs.Trigger
+              key={v}
+              value={v}
+              className="-mb-px whitespace-nowrap border-b-2 border-transparent px-3 py-2 text-sm font-medium text-slate-600 hover:text-slate-900 data-[state=active]:border-emerald-600 data-[state=active]:text-emerald-800"
+            >
+              {t(v === "log" ? "activity.tabLog" : v === "logins" ? "activity.tabLogins" : "activity.tabReview")}
+            </Tabs.Trigger>
+          ))}
+        </Tabs.List>
+        <Tabs.Content value="log">
+          <ActivityLog />
+        </Tabs.Content>
+        <Tabs.Content value="logins">
+          <LoginActivity />
+        </Tabs.Content>
+        <Tabs.Content value="review">
+          <AccessReview />
+        </Tabs.Content>
+      </Tabs.Root>
+    </RequirePermission>
+  );
+}

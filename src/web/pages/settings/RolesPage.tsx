@@ -1,0 +1,362 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useEffect, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { z } from "zod";
+import { CATALOGUE, PERMISSION_GROUPS } from "../../../shared/permissions.js";
+import {
+  Button,
+  Card,
+  Checkbox,
+  Chip,
+  Confirm,
+  ErrorState,
+  FormError,
+  Modal,
+  PageHeader,
+  SelectField,
+  Spinner,
+  TextField,
+  toast,
+} from "../../components/ui.js";
+import { RequirePermission, useOrgContext } from "../../layout.js";
+import { api } from "../../lib/api.js";
+import { useFieldErrors, validate } from "../../lib/forms.js";
+import { qk, roleName, useRoles } from "../../lib/session.js";
+import { isSystemRole, type Role } from "../../lib/types.js";
+
+export function RolesPage() {
+  return (
+    <RequirePermission permission="roles:read">
+      <Roles />
+    </RequirePermission>
+  );
+}
+
+const roleBody = z.object({
+  name: z.string().trim().min(1).max(60),
+  description: z.string().trim().max(500),
+  permissions: z.array(z.string()),
+});
+
+/** The permission matrix: one block per area, each permission with its description. */
+function PermissionMatrix({
+  value,
+  onChange,
+  readOnly,
+}: {
+  value: string[];
+  onChange?: (v: string[]) => void;
+  readOnly?: boolean;
+}) {
+  const { t } = useTranslation();
+  const { can } = useOrgContext();
+  const set = new Set(value);
+  return (
+    <div className="grid gap-4 md:grid-cols-2" data-testid="permission-matrix">
+      {PERMISSION_GROUPS.map((g) => {
+        const perms = CATALOGUE.filter((p) => p.group === g);
+        const grantable = perms.filter((p) => can(p.key));
+        const allOn = grantable.length > 0 && grantable.every((p) => set.has(p.key));
+        return (
+          <fieldset key={g} className="rounded-xl border border-slate-200 p-3">
+            <legend className="px-1 text-sm font-semibold text-slate-900">{t(`groups.${g}`)}</legend>
+            {!readOnly ? (
+              <div className="mb-2 border-b border-slate-100 pb-2">
+                <Checkbox
+                  checked={allOn}
+                  disabled={!grantable.length}
+                  onCheckedChange={(on) => {
+                    const next = new Set(set);
+                    for (const p of grantable) on ? next.add(p.key) : next.delete(p.key);
+                    onChange?.([...next]);
+                  }}
+                  label={
+                    <span className="text-xs text-slate-600">
+                      {t("roles.selectGroup", { group: t(`groups.${g}`) })}
+                    </span>
+                  }
+                />
+              </div>
+            ) : null}
+            <div className="space-y-2.5">
+              {perms.map((p) => (
+                <Checkbox
+                  key={p.key}
+                  checked={set.has(p.key)}
+                  disabled={readOnly || !can(p.key)}
+                  onCheckedChange={(on) => {
+                    const next = new Set(set);
+                    on ? next.add(p.key) : next.delete(p.key);
+                    onChange?.([...next]);
+                  }}
+                  label={t(`permissions.${p.key}.label`)}
+                  description={
+                    <>
+                      {t(`permissions.${p.key}.description`)}{" "}
+                      <code className="text-[10px] text-slate-400">{p.key}</code>
+                    </>
+                  }
+                />
+              ))}
+            </div>
+          </fieldset>
+        );
+      })}
+    </div>
+  );
+}
+
+function RoleEditor({
+  role,
+  open,
+  onOpenChange,
+}: {
+  role: Role | null;
+  open: boolean;
+  onOpenChange: (o: boolean) => void;
+}) {
+  const { t } = useTranslation();
+  const { orgId, me } = useOrgContext();
+  const qc = useQueryClient();
+  const [name, setName] = useState("");
+  const [description, setDescription] = useState("");
+  const [permissions, setPermissions] = useState<string[]>([]);
+  const fe = useFieldErrors();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reset on open
+  useEffect(() => {
+    if (open) {
+      setName(role?.name ?? "");
+      setDescription(role?.description ?? "");
+      setPermissions(role?.permissions ?? []);
+      fe.clear();
+    }
+  }, [open, role]);
+  const m = useMutation({
+    mutationFn: (body: z.output<typeof roleBody>) =>
+      role
+        ? api<Role>(`/orgs/${orgId}/roles/${role.id}`, { method: "PATCH", body })
+        : api<Role>(`/orgs/${orgId}/roles`, { method: "POST", body }),
+    onSuccess: (_r, body) => {
+      toast(role ? t("roles.updated", { name: body.name }) : t("roles.created", { name: body.name }));
+      void qc.invalidateQueries({ queryKey: qk.roles(orgId) });
+      void qc.invalidateQueries({ queryKey: qk.orgMe(orgId) });
+      onOpenChange(false);
+    },
+    onError: (e) => fe.fromServer(e),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const v = validate(roleBody, { name, description, permissions });
+    fe.setErrors(v.errors);
+    if (v.data) m.mutate(v.data);
+  };
+  return (
+    <Modal open={open} onOpenChange={onOpenChange} title={role ? t("roles.editTitle") : t("roles.createTitle")} wide>
+      <form onSubmit={submit} noValidate className="space-y-4">
+        <div className="grid gap-4 sm:grid-cols-2">
+          <TextField
+            label={t("roles.name")}
+            name="name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            error={fe.errors.name}
+          />
+          <TextField
+            label={t("roles.description")}
+            name="description"
+            value={description}
+            onChange={(e) => setDescription(e.target.value)}
+            error={fe.errors.description}
+          />
+        </div>
+        <div>
+          <h3 className="mb-1 text-sm font-medium text-slate-700">
+            {t("roles.permissions")} ·{" "}
+            <span className="font-normal">{t("roles.permissionCount", { count: permissions.length })}</span>
+          </h3>
+          {!me.isOwner ? <p className="mb-2 text-xs text-slate-500">{t("roles.cannotGrant")}</p> : null}
+          <PermissionMatrix value={permissions} onChange={setPermissions} />
+          {fe.errors.permissions ? <p className="mt-1 text-sm text-red-600">{fe.errors.permissions}</p> : null}
+        </div>
+        <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
+        <div className="flex justify-end gap-2">
+          <Button variant="secondary" onClick={() => onOpenChange(false)}>
+            {t("common.cancel")}
+          </Button>
+          <Button type="submit" disabled={m.isPending}>
+            {m.isPending ? t("common.saving") : role ? t("common.save") : t("roles.create")}
+          </Button>
+        </div>
+      </form>
+    </Modal>
+  );
+}
+
+function RoleRow({
+  role,
+  onEdit,
+  onDelete,
+  onView,
+}: {
+  role: Role;
+  onEdit?: () => void;
+  onDelete?: () => void;
+  onView: () => void;
+}) {
+  const { t } = useTranslation();
+  const system = isSystemRole(role);
+  return (
+    <li
+      className="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between"
+      data-testid="role-row"
+      data-role={role.name}
+    >
+      <div className="min-w-0">
+        <p className="flex flex-wrap items-center gap-2 font-medium text-slate-900">
+          {roleName(role)}
+          {system ? <Chip>{t("roles.systemBadge")}</Chip> : null}
+        </p>
+        <p className="text-sm text-slate-500">{system ? t(`systemRoles.${role.id}.description`) : role.description}</p>
+        <p className="mt-1 text-xs text-slate-500">
+          {t("roles.permissionCount", { count: role.permissions.length })}
+          {role.memberCount !== undefined ? ` · ${t("roles.memberCount", { count: role.memberCount })}` : ""}
+        </p>
+      </div>
+      <div className="flex shrink-0 gap-2">
+        <Button variant="ghost" size="sm" onClick={onView}>
+          {t("roles.view")}
+        </Button>
+        {onEdit ? (
+          <Button variant="secondary" size="sm" onClick={onEdit}>
+            {t("common.edit")}
+          </Button>
+        ) : null}
+        {onDelete ? (
+          <Button variant="ghost" size="sm" className="text-red-700" onClick={onDelete}>
+            {t("common.delete")}
+          </Button>
+        ) : null}
+      </div>
+    </li>
+  );
+}
+
+function Roles() {
+  const { t } = useTranslation();
+  const { orgId, can } = useOrgContext();
+  const qc = useQueryClient();
+  const roles = useRoles(orgId);
+  const [editing, setEditing] = useState<Role | null>(null);
+  const [editorOpen, setEditorOpen] = useState(false);
+  const [viewing, setViewing] = useState<Role | null>(null);
+  const [deleting, setDeleting] = useState<Role | null>(null);
+  const [replaceWith, setReplaceWith] = useState("");
+  const manage = can("roles:manage");
+  const del = useMutation({
+    mutationFn: (r: Role) =>
+      api(`/orgs/${orgId}/roles/${r.id}`, { method: "DELETE", query: { replaceWith: replaceWith || undefined } }),
+    onSuccess: () => {
+      toast(t("roles.deleted"));
+      setDeleting(null);
+      void qc.invalidateQueries({ queryKey: qk.roles(orgId) });
+      void qc.invalidateQueries({ queryKey: qk.members(orgId) });
+    },
+  });
+  if (roles.isPending) return <Spinner />;
+  if (roles.error) return <ErrorState error={roles.error} onRetry={() => void roles.refetch()} />;
+  const system = roles.data.filter(isSystemRole);
+  const custom = roles.data.filter((r) => !isSystemRole(r));
+  const inUse = deleting?.memberCount ?? 0;
+  return (
+    <div>
+      <PageHeader
+        title={t("roles.title")}
+        subtitle={t("roles.subtitle")}
+        actions={
+          manage ? (
+            <Button
+              onClick={() => {
+                setEditing(null);
+                setEditorOpen(true);
+              }}
+            >
+              {t("roles.create")}
+            </Button>
+          ) : null
+        }
+      />
+      <Card title={t("roles.custom")}>
+        {custom.length ? (
+          <ul className="divide-y divide-slate-100">
+            {custom.map((r) => (
+              <RoleRow
+                key={r.id}
+                role={r}
+                onView={() => setViewing(r)}
+                {...(manage
+                  ? {
+                      onEdit: () => {
+                        setEditing(r);
+                        setEditorOpen(true);
+                      },
+                      onDelete: () => {
+                        setReplaceWith("");
+                        del.reset();
+                        setDeleting(r);
+                      },
+                    }
+                  : {})}
+              />
+            ))}
+          </ul>
+        ) : (
+          <p className="text-sm text-slate-500">{t("roles.noCustom")}</p>
+        )}
+      </Card>
+      <Card title={t("roles.system")} description={t("roles.readOnly")} className="mt-6">
+        <ul className="divide-y divide-slate-100">
+          {system.map((r) => (
+            <RoleRow key={r.id} role={r} onView={() => setViewing(r)} />
+          ))}
+        </ul>
+      </Card>
+      <RoleEditor role={editing} open={editorOpen} onOpenChange={setEditorOpen} />
+      <Modal
+        open={viewing !== null}
+        onOpenChange={(o) => !o && setViewing(null)}
+        title={viewing ? roleName(viewing) : ""}
+        description={t("roles.readOnly")}
+        wide
+      >
+        {viewing ? <PermissionMatrix value={viewing.permissions} readOnly /> : null}
+      </Modal>
+      <Confirm
+        open={deleting !== null}
+        onOpenChange={(o) => !o && setDeleting(null)}
+        title={t("roles.deleteTitle", { name: deleting?.name ?? "" })}
+        body={inUse ? t("roles.deleteInUse", { count: inUse }) : t("roles.deleteBody")}
+        confirmLabel={t("roles.deleteConfirm")}
+        onConfirm={() => deleting && del.mutate(deleting)}
+        pending={del.isPending || (inUse > 0 && !replaceWith)}
+        error={del.error}
+      >
+        {inUse ? (
+          <SelectField
+            label={t("roles.replaceWith")}
+            value={replaceWith}
+            onChange={(e) => setReplaceWith(e.target.value)}
+          >
+            <option value="">—</option>
+            {roles.data
+              .filter((r) => r.id !== deleting?.id)
+              .map((r) => (
+                <option key={r.id} value={r.id}>
+                  {roleName(r)}
+                </option>
+              ))}
+          </SelectField>
+        ) : null}
+      </Confirm>
+    </div>
+  );
+}

@@ -1,0 +1,128 @@
+import type { FastifyInstance, LightMyRequestResponse } from "fastify";
+import pino from "pino";
+import { buildApp } from "../../src/server/app.js";
+import { type Config, loadConfig } from "../../src/server/config.js";
+import type { Database } from "../../src/server/db/client.js";
+import type { Outbox } from "../../src/server/modules/mail/outbox.js";
+import { createTestDatabase } from "./db.js";
+
+export const APP_URL = "http://chorus.test";
+export const ORIGIN = APP_URL;
+
+export interface TestApp {
+  app: FastifyInstance;
+  database: Database;
+  config: Config;
+  close(): Promise<void>;
+  /** A new client with its own cookie jar. */
+  client(): TestClient;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  /** Reuse a database (e.g. two app instances on one PostgreSQL). */
+  database?: Database;
+  outbox?: (database: Database, config: Config) => Outbox;
+}
+
+export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const database = opts.database ?? (await createTestDatabase());
+  const config = loadConfig({ NODE_ENV: "test", APP_URL, LOG_LEVEL: "silent", ...opts.env });
+  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const outbox = opts.outbox?.(database, config);
+  const app = await buildApp({ config, database, logger, ...(outbox ? { outbox } : {}) });
+  await app.ready();
+  return {
+    app,
+    database,
+    config,
+    client: () => new TestClient(app),
+    close: async () => {
+      await app.close();
+      await app.ctx.outbox.stop();
+      if (!opts.database) await database.close();
+    },
+  };
+}
+
+type Body = Record<string, unknown> | unknown[] | string | undefined;
+
+/** Talks to the app like a browser: keeps the session cookie and sends our Origin on writes. */
+export class TestClient {
+  cookies: Record<string, string> = {};
+  bearer: string | null = null;
+  headers: Record<string, string> = { "user-agent": "vitest" };
+
+  constructor(readonly app: FastifyInstance) {}
+
+  async request(
+    method: string,
+    url: string,
+    body?: Body,
+    headers: Record<string, string> = {},
+  ): Promise<LightMyRequestResponse> {
+    const h: Record<string, string> = { ...this.headers, ...headers };
+    if (method !== "GET" && method !== "HEAD" && !("origin" in h)) h.origin = ORIGIN;
+    if (this.bearer) h.authorization = `Bearer ${this.bearer}`;
+    const res = await this.app.inject({
+      method: method as "GET",
+      url,
+      headers: h,
+      cookies: this.cookies,
+      ...(body !== undefined ? { payload: body as Record<string, unknown> } : {}),
+    });
+    for (const c of res.cookies as { name: string; value: string; maxAge?: number; expires?: Date }[]) {
+      const expired = c.maxAge === 0 || (c.expires && c.expires.getTime() < Date.now()) || c.value === "";
+      if (expired) delete this.cookies[c.name];
+      else this.cookies[c.name] = c.value;
+    }
+    return res;
+  }
+
+  get(url: string, headers?: Record<string, string>) {
+    return this.request("GET", url, undefined, headers);
+  }
+  post(url: string, body?: Body, headers?: Record<string, string>) {
+    return this.request("POST", url, body ?? {}, headers);
+  }
+  patch(url: string, body?: Body, headers?: Record<string, string>) {
+    return this.request("PATCH", url, body ?? {}, headers);
+  }
+  put(url: string, body?: Body, headers?: Record<string, string>) {
+    return this.request("PUT", url, body ?? {}, headers);
+  }
+  delete(url: string, body?: Body, headers?: Record<string, string>) {
+    return this.request("DELETE", url, body, headers);
+  }
+}
+
+let counter = 0;
+/** A unique email per call, so tests never collide. */
+export function uniqueEmail(prefix = "user"): string {
+  counter++;
+  return `${prefix}.${Date.now().toString(36)}.${counter}@example.com`;
+}
+
+export const STRONG_PASSWORD = "correct horse battery staple";
+
+/** Signs up a new user on `client` and returns the user body. */
+export async function signUp(
+  client: TestClient,
+  over: Partial<{ email: string; password: string; firstName: string; lastName: string }> = {},
+) {
+  const body = {
+    email: over.email ?? uniqueEmail(),
+    password: over.password ?? STRONG_PASSWORD,
+    firstName: over.firstName ?? "Ada",
+    lastName: over.lastName ?? "Lovelace",
+  };
+  const res = await client.post("/api/v1/auth/signup", body);
+  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+  return { ...res.json(), password: body.password } as {
+    id: string;
+    email: string;
+    password: string;
+    firstName: string;
+    lastName: string;
+  };
+}

@@ -1,0 +1,222 @@
+import { eq, inArray } from "drizzle-orm";
+import pino from "pino";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { type Database, openDatabase } from "../../src/server/db/client.js";
+import { mailOutbox } from "../../src/server/db/schema/index.js";
+import { Outbox } from "../../src/server/modules/mail/outbox.js";
+import { createTestDatabase } from "../helpers/db.js";
+import { freePort, TestSmtp, until } from "./smtp.js";
+
+const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+// One database for the file (the outbox is emptied before each test); on PostgreSQL a second
+// connection pool to it plays the second app instance.
+let shared: Database & { url?: string };
+let second: Database;
+beforeAll(async () => {
+  shared = await createTestDatabase();
+  second = shared.url ? await openDatabase({ url: shared.url, poolSize: 4 }) : shared;
+});
+afterAll(async () => {
+  if (second && second !== shared) await second.close();
+  await shared?.close();
+});
+beforeEach(async () => {
+  await shared.db.delete(mailOutbox);
+});
+
+async function database(): Promise<Database> {
+  return shared;
+}
+
+function outbox(
+  db: Database,
+  smtpUrl: string | undefined,
+  over: Partial<ConstructorParameters<typeof Outbox>[0]> = {},
+) {
+  const o = new Outbox({ db: db.db, log, from: "Chorus <no-reply@chorus.test>", smtpUrl, ...over });
+  cleanups.push(() => o.stop());
+  return o;
+}
+
+async function enqueue(db: Database, o: Outbox, to: string, firstName = "Ada"): Promise<string> {
+  return db.db.transaction((tx) =>
+    o.enqueue(tx, {
+      to,
+      template: "verifyEmail",
+      locale: "en",
+      data: { firstName, url: `http://chorus.test/v?t=${to}` },
+    }),
+  );
+}
+
+async function row(db: Database, id: string) {
+  const [r] = await db.db.select().from(mailOutbox).where(eq(mailOutbox.id, id));
+  return r!;
+}
+
+describe("mail outbox", () => {
+  it("commits mail with the caller's transaction: a rolled-back change leaves no mail", async () => {
+    const db = await database();
+    const o = outbox(db, undefined);
+    await expect(
+      db.db.transaction(async (tx) => {
+        await o.enqueue(tx, {
+          to: "gone@example.com",
+          template: "verifyEmail",
+          locale: "en",
+          data: { firstName: "A", url: "http://x" },
+        });
+        throw new Error("rollback");
+      }),
+    ).rejects.toThrow("rollback");
+    const kept = await enqueue(db, o, "kept@example.com");
+    const rows = await db.db.select().from(mailOutbox);
+    expect(rows.map((r) => r.id)).toEqual([kept]);
+    expect(rows[0]!.status).toBe("pending");
+  });
+
+  it("retries while the SMTP server is down and delivers exactly once when it comes up", async () => {
+    const db = await database();
+    const port = await freePort();
+    const o = outbox(db, `smtp://127.0.0.1:${port}`, { pollMs: 20, retryBaseMs: 20 });
+    const id = await enqueue(db, o, "later@example.com");
+    o.start();
+
+    // Nothing listens on the port: the first attempt fails and the message stays pending.
+    const failedOnce = await until(async () => {
+      const r = await row(db, id);
+      return r.attempts >= 1 && r.lastError ? r : null;
+    });
+    expect(failedOnce.status).toBe("pending");
+    expect(failedOnce.lastError).toMatch(/ECONNREFUSED|connect/i);
+
+    const smtp = await TestSmtp.start({ port });
+    cleanups.push(() => smtp.close());
+    const mail = await smtp.waitFor((m) => m.headers.get("x-chorus-message-id") === id);
+    expect(mail.to && "text" in mail.to ? mail.to.text : "").toBe("later@example.com");
+    const sent = await until(async () => {
+      const r = await row(db, id);
+      return r.status === "sent" ? r : null;
+    });
+    await o.stop();
+
+    expect(sent.attempts).toBeGreaterThanOrEqual(2);
+    expect(sent.sentAt).toBeInstanceOf(Date);
+    expect(sent.lastError).toBeNull();
+    // Nothing is left to send, and the message arrived once.
+    expect(await o.drain()).toBe(0);
+    expect(smtp.withId(id)).toHaveLength(1);
+  });
+
+  it("two workers on one database deliver each message exactly once, sharing the work", async () => {
+    const db1 = await database();
+    const db2 = second;
+    let heldOnce = false;
+    let releaseHeld!: () => void;
+    const held = new Promise<void>((r) => {
+      releaseHeld = r;
+    });
+    let heldArrived!: () => void;
+    const firstArrived = new Promise<void>((r) => {
+      heldArrived = r;
+    });
+    // The first message of worker one is held at the server until worker two has done its part.
+    const smtp = await TestSmtp.start({
+      beforeAccept: async (mail) => {
+        if (!heldOnce && mail.from?.text.includes("one@")) {
+          heldOnce = true;
+          heldArrived();
+          await held;
+        }
+      },
+    });
+    cleanups.push(() => smtp.close());
+    const one = outbox(db1, smtp.url, { from: "Worker One <one@chorus.test>" });
+    const two = outbox(db2, smtp.url, { from: "Worker Two <two@chorus.test>" });
+
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await enqueue(i % 2 ? db2 : db1, i % 2 ? two : one, `m${i}@example.com`));
+
+    const firstDrain = one.drain(20); // claims 20, blocks on the first send
+    await firstArrived;
+    const sentByTwo = await two.drain(20); // the 20 leased rows are skipped: it gets the other 10
+    releaseHeld();
+    const sentByOne = await firstDrain;
+
+    expect(sentByOne).toBe(20);
+    expect(sentByTwo).toBe(10);
+    for (const id of ids) expect(smtp.withId(id)).toHaveLength(1);
+    expect(smtp.messages).toHaveLength(30);
+    const rows = await db1.db.select().from(mailOutbox).where(inArray(mailOutbox.id, ids));
+    expect(rows.every((r) => r.status === "sent" && r.attempts === 1)).toBe(true);
+    expect(await one.drain()).toBe(0);
+    expect(await two.drain()).toBe(0);
+  });
+
+  it("concurrent drains of two workers never send a message twice", async () => {
+    const db1 = await database();
+    const db2 = second;
+    const smtp = await TestSmtp.start();
+    cleanups.push(() => smtp.close());
+    const one = outbox(db1, smtp.url);
+    const two = outbox(db2, smtp.url);
+    const ids: string[] = [];
+    for (let i = 0; i < 24; i++) ids.push(await enqueue(db1, one, `c${i}@example.com`));
+    const counts = await Promise.all([one.drain(3), two.drain(3), one.drain(3), two.drain(3)]);
+    // A drain may stop early when the rest is leased by the other; finish whatever is left.
+    const rest = (await one.drain()) + (await two.drain());
+    expect(counts.reduce((a, b) => a + b, 0) + rest).toBe(24);
+    for (const id of ids) expect(smtp.withId(id)).toHaveLength(1);
+  });
+
+  it("marks a message failed after the maximum number of attempts, and stops trying", async () => {
+    const db = await database();
+    const port = await freePort(); // nobody listens
+    const o = outbox(db, `smtp://127.0.0.1:${port}`, { retryBaseMs: 1, maxAttempts: 3 });
+    const id = await enqueue(db, o, "never@example.com");
+    const failed = await until(async () => {
+      await o.drain();
+      const r = await row(db, id);
+      return r.status === "failed" ? r : null;
+    }, 5);
+    expect(failed.attempts).toBe(3);
+    expect(failed.sentAt).toBeNull();
+    expect(failed.lastError).toBeTruthy();
+    await o.drain();
+    expect((await row(db, id)).attempts).toBe(3);
+  });
+
+  it("gives up at once on a permanent SMTP rejection (5xx)", async () => {
+    const db = await database();
+    const smtp = await TestSmtp.start({ rejectWith: 550 });
+    cleanups.push(() => smtp.close());
+    const o = outbox(db, smtp.url, { retryBaseMs: 1, maxAttempts: 5 });
+    const id = await enqueue(db, o, "unknown@example.com");
+    expect(await o.drain()).toBe(0);
+    const r = await row(db, id);
+    expect(r.status).toBe("failed");
+    expect(r.attempts).toBe(1);
+    expect(r.lastError).toMatch(/550/);
+  });
+
+  it("keeps a transient SMTP rejection (4xx) pending for a retry", async () => {
+    const db = await database();
+    const smtp = await TestSmtp.start({ rejectWith: 451 });
+    cleanups.push(() => smtp.close());
+    const o = outbox(db, smtp.url, { retryBaseMs: 60_000, maxAttempts: 5 });
+    const id = await enqueue(db, o, "busy@example.com");
+    expect(await o.drain()).toBe(0);
+    const r = await row(db, id);
+    expect(r.status).toBe("pending");
+    expect(r.attempts).toBe(1);
+    // Backoff: not due again before the retry delay.
+    expect(r.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    expect(await o.drain()).toBe(0);
+    expect((await row(db, id)).attempts).toBe(1);
+  });
+});

@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { freePort } from "../mail/smtp.js";
+import { baseEnv, ServerProcess } from "./process.js";
+
+const PASSWORD = "correct horse battery staple";
+const dirs: string[] = [];
+const running: ServerProcess[] = [];
+afterAll(async () => {
+  for (const p of running) await p.stop("SIGKILL");
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function startServer(dataDir: string, port: number): Promise<ServerProcess> {
+  const p = ServerProcess.spawn(
+    baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", NODE_ENV: "development" }),
+  );
+  running.push(p);
+  await p.ready();
+  return p;
+}
+
+function post(port: number, url: string, body: unknown): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}${url}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", origin: `http://localhost:${port}` },
+    body: JSON.stringify(body),
+  });
+}
+
+describe("the real process (tsx src/server/main.ts)", () => {
+  it("logs where the data and the mailbox are, keeps PGlite data across a graceful restart, and finishes in-flight requests on SIGTERM", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));
+    dirs.push(dir);
+    const dataDir = path.join(dir, "data");
+    const port = await freePort();
+
+    // 1. Start: the start line says where the data and the mailbox are.
+    const first = await startServer(dataDir, port);
+    const started = await first.ready();
+    expect(started.msg).toContain(dataDir);
+    expect(started.msg).toContain(`http://localhost:${port}/dev/mailbox`);
+    expect(started).toMatchObject({ database: "pglite", data: dataDir });
+
+    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(health.status).toBe(200);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
+
+    // 2. Several sign-ups in flight when SIGTERM arrives: each gets its answer, then exit 0.
+    const emails = Array.from({ length: 5 }, (_, i) => `inflight.${i}.${Date.now().toString(36)}@example.com`);
+    const answers = emails.map((email) =>
+      post(port, "/api/v1/auth/signup", { email, password: PASSWORD, firstName: "In", lastName: "Flight" }),
+    );
+    await first.waitForCount(
+      emails.length,
+      (l) => l.msg === "incoming request" && (l.req as { url?: string })?.url === "/api/v1/auth/signup",
+    );
+    first.child.kill("SIGTERM");
+    const statuses = await Promise.all(answers.map(async (a) => (await a).status));
+    expect(statuses).toEqual(emails.map(() => 201));
+    expect(await first.exited).toBe(0);
+    expect(first.lines.some((l) => l.msg === "stopped")).toBe(true);
+    expect(first.stderr).toBe("");
+
+    // 3. Start again on the same DATA_DIR: the accounts are still there.
+    const second = await startServer(dataDir, port);
+    for (const email of [emails[0], emails[4]]) {
+      const login = await post(port, "/api/v1/auth/login", { email, password: PASSWORD });
+      expect(login.status).toBe(200);
+      expect((await login.json()).email).toBe(email);
+    }
+    const wrong = await post(port, "/api/v1/auth/login", { email: emails[1], password: "not the password!" });
+    expect(wrong.status).toBe(401);
+    expect(wrong.headers.get("content-type")).toContain("application/problem+json");
+    expect(await second.stop()).toBe(0);
+  }, 180_000);
+
+  it("stops with one clear line when the port is taken", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));
+    dirs.push(dir);
+    const port = await freePort();
+    const blocker = (await import("node:net")).createServer();
+    await new Promise<void>((r) => blocker.listen(port, "127.0.0.1", () => r()));
+    try {
+      const p = ServerProcess.spawn(
+        baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(dir, "data"), LOG_LEVEL: "silent" }),
+      );
+      running.push(p);
+      expect(await p.exited).toBe(1);
+      const lines = p.stderr.split("\n").filter((l) => l.trim());
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`port ${port} is already in use`);
+      expect(lines[0]).toContain("PORT");
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  }, 120_000);
+});
