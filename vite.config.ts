@@ -15,7 +15,7 @@ export default defineConfig({
     rolldownOptions: {
       output: {
         // Libraries change less often than the app: a separate, long-cached chunk.
-        advancedChunks: {
+        codeSplitting: {
           groups: [{ name: "vendor", test: /node_modules/ }],
         },
       },

@@ -1,6 +1,6 @@
 import * as Menu from "@radix-ui/react-dropdown-menu";
 import { useQueryClient } from "@tanstack/react-query";
-import { createContext, useContext, useEffect } from "react";
+import { createContext, useContext, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation, useMatch, useNavigate, useParams } from "react-router";
 import type { Permission } from "../shared/permissions.js";
@@ -178,8 +178,8 @@ function UserMenu() {
 
 function SideNav({ orgId }: { orgId: string | undefined }) {
   const { t } = useTranslation();
-  const orgMe = useOrgMe(orgId ?? "none");
-  const lostAccess = useLostAccess(orgId ?? "none");
+  const orgMe = useOrgMe(orgId ?? "");
+  const lostAccess = useLostAccess(orgId ?? "");
   const can = permissionsOf(orgMe.data);
   const link = ({ isActive }: { isActive: boolean }) =>
     cx(
@@ -187,12 +187,34 @@ function SideNav({ orgId }: { orgId: string | undefined }) {
       isActive ? "bg-emerald-50 text-emerald-800" : "text-slate-700 hover:bg-slate-100",
     );
   const showOrg = orgId && orgMe.data && !lostAccess;
+  const { pathname } = useLocation();
+  const list = useRef<HTMLUListElement>(null);
+  // Phone: the links are one scrolling row; bring the current one into view (desktop: a column, no-op).
+  // biome-ignore lint/correctness/useExhaustiveDependencies: on navigation and when the links change
+  useEffect(() => {
+    const ul = list.current;
+    if (!ul) return;
+    const reveal = () => {
+      const active = ul.querySelector<HTMLElement>('[aria-current="page"]');
+      if (!active || ul.scrollWidth <= ul.clientWidth) return;
+      const left = active.offsetLeft; // the list is the offset parent (relative)
+      if (left < ul.scrollLeft || left + active.offsetWidth > ul.scrollLeft + ul.clientWidth)
+        ul.scrollLeft = Math.max(0, left - 16);
+    };
+    reveal();
+    const observer = new ResizeObserver(reveal);
+    observer.observe(ul);
+    return () => observer.disconnect();
+  }, [pathname, showOrg]);
   return (
     <nav aria-label={t("nav.settings")} className="md:w-56 md:shrink-0">
       <p className="hidden px-3 pb-2 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">
         {t("nav.settings")}
       </p>
-      <ul className="-mx-1 flex gap-1 overflow-x-auto px-1 pb-1 md:mx-0 md:flex-col md:overflow-visible md:px-0">
+      <ul
+        ref={list}
+        className="relative -mx-1 flex gap-1 overflow-x-auto px-1 pb-1 md:mx-0 md:flex-col md:overflow-visible md:px-0"
+      >
         {showOrg ? (
           <>
             <li>

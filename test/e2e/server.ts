@@ -18,14 +18,24 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** Builds the web app when dist/web is missing or older than its sources. */
+/**
+ * Builds the web app when dist/web is missing or older than its sources or its build recipe
+ * (vite.config.ts, and this file: the way it is built here).
+ */
 export function ensureWebBuilt(): void {
   const index = path.join(ROOT, "dist/web/index.html");
-  const sources = Math.max(newestMtime(path.join(ROOT, "src/web")), newestMtime(path.join(ROOT, "src/shared")));
+  const sources = Math.max(
+    newestMtime(path.join(ROOT, "src/web")),
+    newestMtime(path.join(ROOT, "src/shared")),
+    statSync(path.join(ROOT, "vite.config.ts")).mtimeMs,
+    statSync(path.join(ROOT, "test/e2e/server.ts")).mtimeMs,
+  );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
   const res = spawnSync("npx", ["vite", "build", "--config", "vite.config.ts", "--logLevel", "warn"], {
     cwd: ROOT,
     stdio: "inherit",
+    // Vitest sets NODE_ENV=test, which Vite would pass on: React's development build, not what ships.
+    env: { ...process.env, NODE_ENV: "production" },
   });
   if (res.status !== 0) throw new Error("npm run build:web failed");
 }
@@ -120,17 +130,27 @@ export async function newContext(browser: Browser, baseURL: string): Promise<Bro
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Screenshots of the page at desktop and phone width into screenshots-out/<name>-{desktop,phone}.png. */
+/**
+ * Screenshots of the page at desktop and phone width into screenshots-out/<name>-{desktop,phone}.png.
+ * Transient toasts (the Toaster, fixed at the bottom of the viewport) are left out of the picture; with a
+ * dialog open, only the viewport is taken.
+ */
 export async function shoot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   const original = page.viewportSize() ?? DESKTOP;
+  // An open dialog sits on a viewport-sized overlay: a full-page picture would show the page below it undimmed.
+  const modal = (await page.locator('[role="dialog"]:visible, [role="alertdialog"]:visible').count()) > 0;
   for (const [label, size] of [
     ["desktop", DESKTOP],
     ["phone", PHONE],
   ] as const) {
     await page.setViewportSize(size);
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: path.join(SHOTS, `${name}-${label}.png`), fullPage: true });
+    await page.waitForTimeout(150); // let the layout settle at the new width (a picture, not a check)
+    await page.screenshot({
+      path: path.join(SHOTS, `${name}-${label}.png`),
+      fullPage: !modal,
+      style: "[data-toaster] { visibility: hidden !important; }",
+    });
   }
   await page.setViewportSize(original);
 }

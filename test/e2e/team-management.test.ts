@@ -4,6 +4,8 @@
  * Steps share one server and run in order; a step whose prerequisite failed is skipped.
  * Screenshots of each main page at desktop and phone width go to screenshots-out/.
  */
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import path from "node:path";
 import { generate } from "otplib";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
@@ -17,6 +19,7 @@ import {
   launchBrowser,
   newContext,
   type RunningServer,
+  SHOTS,
   see,
   shoot,
   startServer,
@@ -45,9 +48,28 @@ function step(name: string, needs: string[], fn: () => Promise<void>) {
   it(name, async (ctx: TestContext) => {
     const missing = needs.filter((n) => !passed.has(n));
     if (missing.length) ctx.skip(`needs: ${missing.join(", ")}`);
-    await fn();
+    try {
+      await fn();
+    } catch (err) {
+      // What both browsers showed when the step failed: screenshots-out/FAILED-<step>-{owner,invitee}.png
+      await failureShots(name);
+      throw err;
+    }
     passed.add(name);
   });
+}
+
+async function failureShots(stepName: string): Promise<void> {
+  mkdirSync(SHOTS, { recursive: true });
+  const slug = stepName.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
+  for (const [who, page] of [
+    ["owner", owner],
+    ["invitee", invitee],
+  ] as const) {
+    await page
+      ?.screenshot({ path: path.join(SHOTS, `FAILED-${slug}-${who}.png`), fullPage: true })
+      .catch(() => undefined);
+  }
 }
 
 async function memberRow(page: Page, email: string) {
@@ -67,12 +89,29 @@ async function gotoTeam(page: Page) {
 describe.sequential("web app: team management scenario", () => {
   beforeAll(async () => {
     ensureWebBuilt();
+    for (const f of existsSync(SHOTS) ? readdirSync(SHOTS) : [])
+      if (f.startsWith("FAILED-")) rmSync(path.join(SHOTS, f));
     server = await startServer();
     browser = await launchBrowser();
     ownerCtx = await newContext(browser, server.url);
     inviteeCtx = await newContext(browser, server.url);
     owner = await ownerCtx.newPage();
     invitee = await inviteeCtx.newPage();
+    if (process.env.E2E_DEBUG) {
+      // E2E_DEBUG=1: every API answer and browser console message, to follow a failing step.
+      for (const [who, page] of [
+        ["owner", owner],
+        ["invitee", invitee],
+      ] as const) {
+        page.on("response", (r) => {
+          if (r.url().includes("/api/")) console.log(`[${who}] ${r.request().method()} ${r.url()} → ${r.status()}`);
+        });
+        page.on("console", (m) => console.log(`[${who} console] ${m.type()}: ${m.text()}`));
+        page.on("framenavigated", (f) => {
+          if (f === page.mainFrame()) console.log(`[${who}] at ${f.url()}`);
+        });
+      }
+    }
   });
 
   afterAll(async () => {
@@ -188,6 +227,7 @@ describe.sequential("web app: team management scenario", () => {
 
     const nav = invitee.getByRole("navigation", { name: "Settings" });
     await nav.getByRole("link", { name: "Profile & Security" }).click();
+    await see(invitee.getByRole("heading", { name: "Profile & Security", level: 1 }));
     await nav.getByRole("link", { name: "Overview" }).click();
     await see(invitee.getByTestId("my-roles").getByText("Administrator"));
     await see(nav.getByRole("link", { name: "Roles" }));
@@ -203,6 +243,8 @@ describe.sequential("web app: team management scenario", () => {
     for (const p of ["View members", "Read all chats", "Reply to chats", "Assign chats"]) {
       await dialog.getByRole("checkbox", { name: p, exact: true }).click();
     }
+    await hasText(dialog, "4 permissions");
+    await dialog.getByLabel("Role name").scrollIntoViewIfNeeded(); // the picture starts at the top of the editor
     await shoot(owner, "09-role-editor");
     await dialog.getByRole("button", { name: "Create role" }).click();
     await gone(dialog);
@@ -217,6 +259,7 @@ describe.sequential("web app: team management scenario", () => {
     await drawer.getByRole("button", { name: "Save changes" }).click();
     await gone(drawer);
     await see((await memberRow(owner, INVITEE.email)).getByText("Support Lead"));
+    await shoot(owner, "10-team-members");
   });
 
   step(
@@ -250,6 +293,9 @@ describe.sequential("web app: team management scenario", () => {
       .getByRole("navigation", { name: "Settings" })
       .getByRole("link", { name: "Profile & Security" })
       .click();
+    // The profile page is not the organization's: it opens. Going back to the organization then does not.
+    // (Wait for it: a back within the same render would leave React Router's transition never shown.)
+    await see(invitee.getByRole("heading", { name: "Profile & Security", level: 1 }));
     await invitee.goBack();
     await see(invitee.getByRole("heading", { name: "You no longer have access to this organization" }));
     await shoot(invitee, "15-no-access");

@@ -187,6 +187,16 @@ function cases(method: string, path: string, op: Operation, orgId: string): Case
           headers: json,
           expect: [400],
         });
+        if (typeOf(resolve(fieldSchema) ?? {}) === "string") {
+          // PostgreSQL text cannot hold NUL: a value that reaches the database with one fails the query.
+          out.push({
+            label: `NUL and control characters in ${field}`,
+            method,
+            url,
+            payload: JSON.stringify({ ...valid, [field]: `a\u0000b\u0007c` }),
+            headers: json,
+          });
+        }
         const big = oversized(fieldSchema);
         if (big) {
           out.push({

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { pgCode } from "../db/pg-errors.js";
 
 /** A field problem inside a 400 answer: `path` is dotted (`roleIds.2`), `in` says where the field was. */
 export interface FieldError {
@@ -126,6 +127,12 @@ export function installProblemHandlers(app: FastifyInstance): void {
       }
       return sendProblem(reply, new AppError(status, status === 429 ? "rate_limited" : code, detail, extra));
     }
+    // Safety net behind the schemas: text PostgreSQL cannot store (NUL, invalid encoding) is bad
+    // input, not a server failure.
+    if (UNSTORABLE_TEXT.has(pgCode(error) ?? "")) {
+      request.log.warn({ err: error }, "text the database cannot store");
+      return sendProblem(reply, badRequest("invalid_text", "The request contains characters that cannot be stored."));
+    }
     request.log.error({ err: error }, "unhandled error");
     return sendProblem(reply, new AppError(500, "internal_error", "Something went wrong on our side."));
   });
@@ -137,6 +144,9 @@ export function installProblemHandlers(app: FastifyInstance): void {
     ),
   );
 }
+
+/** character_not_in_repertoire (NUL in text), untranslatable_character. */
+const UNSTORABLE_TEXT = new Set(["22021", "22P05"]);
 
 const CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON_BODY: "malformed_json",

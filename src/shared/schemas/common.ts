@@ -8,7 +8,27 @@ export const emailSchema = z
   .max(254)
   .pipe(z.email({ message: "Enter a valid email address." }));
 
-export const nameSchema = z.string().trim().min(1, "Required.").max(100);
+/** NUL cannot be stored in PostgreSQL text; the other control characters break lists and email subjects. */
+export const hasControlChar = (s: string) => [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
+
+/** A one-line label (a person's or a role's name): trimmed, no control characters. */
+export const singleLineSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1, "Required.")
+    .max(max)
+    .refine((s) => !hasControlChar(s), "Remove the control characters.");
+
+/** Free text that may span lines (a description): trimmed, no NUL. */
+export const multiLineSchema = (max: number) =>
+  z
+    .string()
+    .trim()
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "Remove the NUL characters.");
+
+export const nameSchema = singleLineSchema(100);
 
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 256;

@@ -15,7 +15,13 @@ export const MEMBER_STATUSES = ["active", "inactive"] as const;
 export const INACTIVE_AFTER_DAYS = 90;
 
 export const listMembersQuery = z.object({
-  q: z.string().trim().max(200).optional(),
+  // PostgreSQL text cannot hold NUL: refused here rather than failing the query.
+  q: z
+    .string()
+    .trim()
+    .max(200)
+    .refine((s) => !s.includes("\u0000"), "The search contains a character that is not allowed.")
+    .optional(),
   roleId: roleIdSchema.optional(),
   status: z.enum(MEMBER_STATUSES).optional(),
   sort: z.enum(MEMBER_SORTS).default("name"),

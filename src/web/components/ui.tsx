@@ -514,6 +514,7 @@ export function Toaster() {
   return (
     <div
       aria-live="polite"
+      data-toaster=""
       className="pointer-events-none fixed bottom-4 left-1/2 z-[60] flex w-[calc(100vw-2rem)] max-w-sm -translate-x-1/2 flex-col gap-2"
     >
       {list.map((x) => (

@@ -46,9 +46,10 @@ export function useOrg(orgId: string) {
 }
 
 /** Own membership and effective permissions: re-read on every navigation (see OrgLayout). */
-export function useOrgMe(orgId: string) {
+export function useOrgMe(orgId: string, enabled = true) {
   return useQuery({
     queryKey: qk.orgMe(orgId),
+    enabled: enabled && orgId !== "",
     queryFn: () => api<OrgMe>(`/orgs/${orgId}/me`),
     staleTime: 0,
     retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,

@@ -81,7 +81,7 @@ export function InvitePage() {
     retry: false,
   });
 
-  const joined = (res: unknown) => {
+  const joined = async (res: unknown) => {
     const r = (res ?? {}) as {
       orgId?: string;
       organizationId?: string;
@@ -90,7 +90,11 @@ export function InvitePage() {
     };
     const orgId =
       r.orgId ?? r.organizationId ?? r.organization?.id ?? r.membership?.orgId ?? preview.data?.organization?.id;
-    void qc.invalidateQueries();
+    // Accepting may have just signed the invitee in (account created on the spot): know the session
+    // before leaving, or the signed-in area would still see the cached "signed out" and send them to /signin.
+    await qc.refetchQueries({ queryKey: qk.me, exact: true });
+    // Not the preview: the token is used now, and re-reading it would flash "invitation already used".
+    void qc.invalidateQueries({ predicate: (q) => q.queryKey[0] !== "invitation" });
     navigate(orgId ? `/orgs/${orgId}` : "/", { replace: true });
   };
 

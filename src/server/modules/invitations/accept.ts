@@ -13,7 +13,7 @@ import { createSession, type NewSession } from "../auth/sessions.js";
 import { recordLoginAttempt } from "../auth/throttle.js";
 import { findRoles } from "../roles/repo.js";
 import { findByTokenHash, type InvitationRow } from "./repo.js";
-import { assertOpen, stateOf } from "./rules.js";
+import { assertOpen, sortRoles, stateOf } from "./rules.js";
 
 const invitationNotFound = () => notFound("invitation", "invitation_not_found");
 
@@ -29,8 +29,14 @@ async function accountExists(db: DbOrTx, email: string): Promise<boolean> {
   return Boolean(row);
 }
 
+/**
+ * What the link's page shows before anyone signs in. A closed invitation (accepted, declined,
+ * revoked, expired) answers 410 with its state only: a link that no longer admits anyone
+ * (say, one sent to the wrong address and then revoked) stops disclosing the organization.
+ */
 export async function previewInvitation(ctx: AppContext, token: string) {
   const inv = await byToken(ctx.db, token);
+  assertOpen(stateOf(inv));
   const [org] = await ctx.db
     .select({ id: organizations.id, name: organizations.name, logoUrl: organizations.logoUrl })
     .from(organizations)
@@ -191,7 +197,7 @@ export async function acceptInvitation(
       .returning({ id: memberships.id });
     if (!member) throw conflict("already_member", "You are already a member of this organization.");
     // Roles deleted since the invitation was sent are skipped (role deletion also rewrites pending invitations).
-    const roles = await findRoles(tx, inv.orgId, inv.roleIds);
+    const roles = sortRoles(await findRoles(tx, inv.orgId, inv.roleIds));
     if (roles.length) {
       await tx.insert(memberRoles).values(roles.map((r) => ({ orgId: inv.orgId, memberId: member.id, roleId: r.id })));
     }

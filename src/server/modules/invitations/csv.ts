@@ -1,45 +1,67 @@
+import { CsvError, parse } from "csv-parse/sync";
 import { badRequest } from "../../http/problem.js";
 
-/** RFC 4180 records: quoted fields may hold commas, doubled quotes and line breaks. */
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * What went wrong, in the words of someone editing a spreadsheet export. csv-parse's own
+ * line numbers drift after a quoted CRLF (it counts both characters), so they are only a hint.
+ */
+function csvProblem(err: CsvError): string {
+  const at = typeof err.lines === "number" ? `Line ${err.lines}: ` : "";
+  switch (err.code) {
+    case "CSV_QUOTE_NOT_CLOSED":
+      return `${at}a quoted field is not closed.`;
+    case "INVALID_OPENING_QUOTE":
+      return `${at}a quote appears inside an unquoted field. Quote the whole field and double the quote inside ("").`;
+    case "CSV_INVALID_CLOSING_QUOTE":
+      return `${at}a quoted field is followed by other characters. Put a comma right after the closing quote.`;
+    default:
+      return `The CSV document could not be read: ${err.message}`;
+  }
+}
+
+/**
+ * RFC 4180 records (csv-parse): quoted fields may hold commas, doubled quotes and line breaks;
+ * CRLF, LF and CR line ends may be mixed, as in files edited on several systems. `line` is where
+ * the record starts (1-based), counted here from csv-parse's byte offsets.
+ */
 export function parseCsvRecords(text: string): { line: number; fields: string[] }[] {
+  const buf = Buffer.from(text, "utf8");
+  let records: { record: string[]; info: { bytes: number } }[];
+  try {
+    records = parse(buf, {
+      bom: true, // spreadsheet exports often start with one
+      info: true,
+      relax_column_count: true, // a short row is reported per row (missing fields), not as a broken file
+      skip_empty_lines: true,
+      record_delimiter: ["\r\n", "\n", "\r"],
+      // csv-parse's types do not follow `info: true` (records become {record, info}).
+    }) as unknown as typeof records;
+  } catch (err) {
+    if (err instanceof CsvError) throw badRequest("invalid_csv", csvProblem(err));
+    throw err;
+  }
   const out: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
-  let field = "";
-  let quoted = false;
+  let pos = 0;
   let line = 1;
-  let recordLine = 1;
-  const src = text.replace(/^\uFEFF/, ""); // spreadsheet exports often start with a BOM
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (quoted) {
-      if (c === '"' && src[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else {
-        if (c === "\n") line++;
-        field += c;
-      }
-    } else if (c === '"' && field === "") quoted = true;
-    else if (c === ",") {
-      fields.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && src[i + 1] === "\n") i++;
-      fields.push(field);
-      out.push({ line: recordLine, fields });
-      fields = [];
-      field = "";
-      line++;
-      recordLine = line;
-    } else field += c;
+  let recordEnd = 0;
+  const advanceTo = (end: number) => {
+    for (; pos < end; pos++) {
+      const b = buf[pos];
+      if (b === LF || (b === CR && buf[pos + 1] !== LF)) line++;
+    }
+  };
+  for (const { record, info } of records) {
+    // Skipped blank lines sit between the previous record and this one.
+    let start = recordEnd;
+    while (start < buf.length && (buf[start] === CR || buf[start] === LF)) start++;
+    advanceTo(start);
+    out.push({ line, fields: record });
+    recordEnd = info.bytes;
   }
-  if (quoted) throw badRequest("invalid_csv", `Line ${recordLine}: a quoted field is not closed.`);
-  if (field !== "" || fields.length) {
-    fields.push(field);
-    out.push({ line: recordLine, fields });
-  }
-  // Blank lines are not rows.
+  // Lines holding only blanks or commas are not rows.
   return out.filter((r) => r.fields.some((f) => f.trim() !== ""));
 }
 

@@ -4,6 +4,7 @@ import type { InvitationState } from "../../../shared/schemas/invitations.js";
 import type { DbOrTx } from "../../db/client.js";
 import { invitations } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { isPgTimestampText } from "../members/list.js";
 import { stateOf } from "./rules.js";
 import type { InvitationDto } from "./schemas.js";
 
@@ -41,7 +42,8 @@ export async function findByTokenHash(db: DbOrTx, tokenHash: string) {
   return row ?? null;
 }
 
-const cursorSchema = z.object({ at: z.string(), id: z.uuid() });
+/** A forged or stale key answers 400 invalid_cursor instead of failing the timestamptz cast in SQL. */
+const cursorSchema = z.object({ at: z.string().refine(isPgTimestampText), id: z.uuid() });
 
 /** Newest first; `expired` and `pending` split the stored pending rows by their expiry. */
 export async function listInvitations(

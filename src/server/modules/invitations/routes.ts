@@ -109,8 +109,12 @@ export const invitationsRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ["invitations"],
         summary: "Preview an invitation from its link (no sign-in needed)",
+        description:
+          "A pending invitation: organization, inviter, invited email and names, roles, expiry. A closed one: 410 " +
+          "`invitation_expired` / `_revoked` / `_accepted` / `_declined` with `state` and nothing else. An unknown " +
+          "token, or one replaced by a resend: 404 `invitation_not_found`.",
         params: tokenParams,
-        response: { 200: previewSchema, 400: problemSchema, 404: problemSchema },
+        response: { 200: previewSchema, 400: problemSchema, 404: problemSchema, 410: problemSchema },
       },
     },
     async (request) => previewInvitation(ctx, request.params.token),

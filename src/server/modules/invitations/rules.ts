@@ -29,3 +29,10 @@ export function assertPendingForAdmin(status: InvitationState): void {
 }
 
 export const RESENDS_PER_HOUR = 3;
+
+/**
+ * Role lookups come back in whatever order the database chose (PGlite and PostgreSQL differ):
+ * stored ids, the email's role names and the records use one stable order, by id.
+ */
+export const sortRoles = <R extends { id: string }>(roles: R[]): R[] =>
+  roles.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));

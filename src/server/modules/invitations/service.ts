@@ -17,7 +17,7 @@ import { listRoles } from "../roles/repo.js";
 import { resolveGrantableRoles } from "../roles/rules.js";
 import { parseInvitationCsv } from "./csv.js";
 import { getInvitation, type InvitationRow, invitationDto, retireExpiredPending } from "./repo.js";
-import { assertPendingForAdmin, RESENDS_PER_HOUR, stateOf } from "./rules.js";
+import { assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
 import type { BulkResult, InvitationDto } from "./schemas.js";
 
 const invitationNotFound = () => notFound("invitation", "invitation_not_found");
@@ -75,7 +75,7 @@ export async function inviteOne(
   return ctx.db.transaction(async (tx) => {
     const org = await getOrg(tx, actor.orgId, true);
     if (!org) throw notFound("organization", "org_not_found");
-    const roles = await resolveGrantableRoles(tx, actor, input.roleIds);
+    const roles = sortRoles(await resolveGrantableRoles(tx, actor, input.roleIds));
     const [member] = await tx
       .select({ id: memberships.id })
       .from(memberships)
@@ -229,7 +229,7 @@ export async function resendInvitation(ctx: AppContext, actor: OrgMember, by: Ac
     if (!inv) throw invitationNotFound();
     assertPendingForAdmin(inv.status);
     // Resending offers the roles again: the caller must be able to grant them.
-    const roles = await resolveGrantableRoles(tx, actor, inv.roleIds);
+    const roles = sortRoles(await resolveGrantableRoles(tx, actor, inv.roleIds));
     // An expired invitation took no seat; renewing it takes one again.
     if (stateOf(inv) === "expired") await assertSeatAvailable(tx, org);
     await consumeLimit(tx, { key: `invitation_resend:${inv.id}`, max: RESENDS_PER_HOUR, windowMs: HOUR_MS });

@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
-import { INACTIVE_AFTER_DAYS, type ListMembersQuery } from "../../../shared/schemas/members.js";
+import { INACTIVE_AFTER_DAYS, type ListMembersQuery, MEMBER_SORTS } from "../../../shared/schemas/members.js";
 import type { DbOrTx } from "../../db/client.js";
 import { memberRoles, memberships, users } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { badRequest } from "../../http/problem.js";
 import { roleIdsByMember } from "../orgs/repo.js";
 import type { MemberDto } from "./schemas.js";
 
@@ -65,7 +66,34 @@ const SORTS = {
   },
 } as const;
 
-const cursorSchema = z.object({ k: z.string(), id: z.uuid() });
+/**
+ * PostgreSQL's text form of a timestamptz (`2025-01-31 09:15:00.123456+00`), valid on the
+ * calendar: a forged or stale cursor must answer 400, not fail the cast in SQL with a 500.
+ */
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::[0-5]\d){0,2}$/;
+export function isPgTimestampText(s: string): boolean {
+  if (s === "-infinity" || s === "infinity") return true;
+  const m = PG_TIMESTAMP.exec(s);
+  if (!m) return false;
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0] = m.slice(1).map(Number);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return (
+    y >= 1 &&
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    sec < 60 &&
+    off < 16
+  );
+}
+
+/** The sort travels in the cursor: a cursor of one sort given with another cannot be read as its key. */
+const cursorSchema = z
+  .object({ s: z.enum(MEMBER_SORTS), k: z.string().max(500), id: z.uuid() })
+  .refine((c) => !c.k.includes("\u0000"))
+  .refine((c) => c.s === "name" || isPgTimestampText(c.k));
 
 /** `%`, `_` and `\` typed by a user are literal characters in the search, not wildcards. */
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -77,6 +105,11 @@ export async function listMembers(
 ): Promise<{ items: MemberDto[]; nextCursor: string | null }> {
   const sort = SORTS[query.sort];
   const after = decodeCursor(query.cursor, cursorSchema);
+  if (after && after.s !== query.sort) {
+    throw badRequest("invalid_cursor", "The cursor belongs to another sort order; start again without it.", [
+      { path: "cursor", message: "Invalid cursor.", in: "query" },
+    ]);
+  }
   const conditions: (SQL | undefined)[] = [eq(memberships.orgId, orgId)];
   if (query.q) {
     const p = likePattern(query.q);
@@ -116,7 +149,8 @@ export async function listMembers(
   const last = page.at(-1);
   return {
     items: page.map((r) => toDto(r, roles.get(r.memberId) ?? [])),
-    nextCursor: rows.length > query.limit && last ? encodeCursor({ k: last.sortKey, id: last.memberId }) : null,
+    nextCursor:
+      rows.length > query.limit && last ? encodeCursor({ s: query.sort, k: last.sortKey, id: last.memberId }) : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { uuidSchema } from "../../../shared/schemas/common.js";
+import { multiLineSchema, singleLineSchema, uuidSchema } from "../../../shared/schemas/common.js";
 
 /** System role keys (`operator`) and custom role ids (`role_…`); anything else is simply not found. */
 export const roleIdSchema = z
@@ -11,8 +11,8 @@ export const roleIdSchema = z
 export const orgParams = z.object({ orgId: uuidSchema });
 export const roleParams = z.object({ orgId: uuidSchema, roleId: roleIdSchema });
 
-const roleName = z.string().trim().min(1, "Required.").max(60);
-const roleDescription = z.string().trim().max(500);
+const roleName = singleLineSchema(60);
+const roleDescription = multiLineSchema(500);
 /** Keys are checked against the catalogue by the service, to answer `unknown_permission` / `owner_only_permission`. */
 const permissionKeys = z.array(z.string().min(1).max(100)).max(200);
 

@@ -17,7 +17,7 @@ import {
 import { OwnerBadge, RequirePermission, useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
-import { roleName } from "../../lib/session.js";
+import { roleName, useRoles } from "../../lib/session.js";
 import type { LoginAttempt } from "../../lib/types.js";
 
 interface ActivityItem {
@@ -78,11 +78,56 @@ function useActionLabel() {
   };
 }
 
-function fmt(v: unknown): string {
-  if (v === null || v === undefined) return "—";
-  if (Array.isArray(v)) return v.map((x) => roleName({ id: String(x), name: String(x) })).join(", ") || "—";
-  if (typeof v === "object") return JSON.stringify(v);
-  return String(v);
+const ROLE_FIELDS = new Set(["roleIds", "previousOwnerRoles", "replacedWith"]);
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+
+/** Shows a recorded value the way the rest of the app does: role and permission names, dates, yes/no. */
+function useChangeFormat() {
+  const { t, i18n } = useTranslation();
+  const { orgId, can } = useOrgContext();
+  const roles = useRoles(orgId, can("roles:read"));
+  const roleById = new Map((roles.data ?? []).map((r) => [r.id, r]));
+  const one = (field: string, v: unknown): string => {
+    if (v === null || v === undefined || v === "") return "—";
+    if (typeof v === "boolean") return v ? t("common.yes") : t("common.no");
+    if (ROLE_FIELDS.has(field) && typeof v === "string") return roleName(roleById.get(v) ?? { id: v, name: v });
+    if (field === "permissions" && typeof v === "string")
+      return i18n.exists(`permissions.${v}.label`) ? t(`permissions.${v}.label`) : v;
+    if (field === "state" && typeof v === "string")
+      return i18n.exists(`activity.states.${v}`) ? t(`activity.states.${v}`) : v;
+    if (field === "defaultLanguage" && typeof v === "string")
+      return i18n.exists(`languages.${v}`) ? t(`languages.${v}`) : v;
+    if (typeof v === "string" && ISO_DATE.test(v)) return formatDate(v);
+    if (typeof v === "object" && !Array.isArray(v)) return JSON.stringify(v);
+    return String(v);
+  };
+  return {
+    label: (field: string) => (i18n.exists(`activity.fields.${field}`) ? t(`activity.fields.${field}`) : field),
+    value: (field: string, v: unknown): string =>
+      Array.isArray(v) ? v.map((x) => one(field, x)).join(", ") || "—" : one(field, v),
+  };
+}
+
+function Change({
+  field,
+  change,
+  f,
+}: {
+  field: string;
+  change: { before?: unknown; after?: unknown };
+  f: ReturnType<typeof useChangeFormat>;
+}) {
+  const has = (v: unknown) => v !== undefined && v !== null;
+  return (
+    <li className="break-words">
+      <span className="font-medium">{f.label(field)}</span>:{" "}
+      {has(change.before) ? (
+        <span className="line-through decoration-slate-400">{f.value(field, change.before)}</span>
+      ) : null}
+      {has(change.before) && has(change.after) ? " → " : null}
+      {has(change.after) || !has(change.before) ? f.value(field, change.after) : null}
+    </li>
+  );
 }
 
 function localToIso(v: string): string | undefined {
@@ -102,6 +147,7 @@ function ActivityLog() {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
   const label = useActionLabel();
+  const changeFormat = useChangeFormat();
   const review = useReview(orgId, 90);
   const [draft, setDraft] = useState({ actorId: "", action: "", from: "", to: "" });
   const [filters, setFilters] = useState(draft);
@@ -134,7 +180,7 @@ function ActivityLog() {
     <div className="space-y-4">
       <form
         onSubmit={apply}
-        className="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:grid-cols-2 lg:grid-cols-5 lg:items-end"
+        className="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:grid-cols-2 lg:grid-cols-[repeat(4,minmax(0,1fr))_auto] lg:items-end"
         aria-label={t("activity.apply")}
       >
         <SelectField
@@ -174,7 +220,9 @@ function ActivityLog() {
           onChange={(e) => setDraft({ ...draft, to: e.target.value })}
         />
         <div className="flex gap-2">
-          <Button type="submit">{t("activity.apply")}</Button>
+          <Button type="submit" className="whitespace-nowrap">
+            {t("activity.apply")}
+          </Button>
           <Button
             variant="ghost"
             onClick={() => {
@@ -227,10 +275,7 @@ function ActivityLog() {
                   {a.changes && Object.keys(a.changes).length ? (
                     <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
                       {Object.entries(a.changes).map(([k, c]) => (
-                        <li key={k}>
-                          <span className="font-medium">{k}</span>:{" "}
-                          <span className="line-through decoration-slate-400">{fmt(c.before)}</span> → {fmt(c.after)}
-                        </li>
+                        <Change key={k} field={k} change={c} f={changeFormat} />
                       ))}
                     </ul>
                   ) : null}
@@ -369,58 +414,67 @@ function AccessReview() {
                 <th scope="col" className="px-3 py-2 font-medium">
                   {t("team.colRoles")}
                 </th>
-                <th scope="col" className="px-3 py-2 font-medium">
+                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
                   {t("activity.reviewPermissions")}
                 </th>
                 <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
                   {t("activity.reviewLastSignIn")}
                 </th>
-                <th scope="col" className="px-3 py-2 font-medium">
+                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
                   {t("activity.reviewLastActive")}
                 </th>
-                <th scope="col" className="px-3 py-2 font-medium">
+                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
                   {t("team.col2fa")}
                 </th>
               </tr>
             </thead>
             <tbody className="divide-y divide-slate-100">
-              {r.members.map((m) => (
-                <tr
-                  key={m.memberId}
-                  className={cx(m.inactive && "bg-amber-50")}
-                  data-testid="review-row"
-                  data-inactive={m.inactive}
-                >
-                  <td className="px-4 py-2 sm:px-5">
-                    <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
-                      {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
-                      {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
-                    </p>
-                    <p className="text-xs text-slate-500">{m.email}</p>
-                  </td>
-                  <td className="px-3 py-2">
-                    <div className="flex flex-wrap gap-1">
-                      {m.roles.map((x) => (
-                        <Chip key={x.id}>{roleName(x)}</Chip>
-                      ))}
-                    </div>
-                  </td>
-                  <td className="px-3 py-2 text-slate-700">
-                    {m.permissionCount}/{r.permissionCatalogueSize}
-                  </td>
-                  <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{relativeTime(m.lastSignInAt)}</td>
-                  <td className="px-3 py-2 text-slate-600">{relativeTime(m.lastActiveAt)}</td>
-                  <td className="px-3 py-2">
-                    {m.twoFactorEnabled ? (
-                      <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
-                    ) : (
-                      <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
-                        {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
-                      </Chip>
-                    )}
-                  </td>
-                </tr>
-              ))}
+              {r.members.map((m) => {
+                const twoFa = m.twoFactorEnabled ? (
+                  <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
+                ) : (
+                  <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
+                    {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
+                  </Chip>
+                );
+                return (
+                  <tr
+                    key={m.memberId}
+                    className={cx(m.inactive && "bg-amber-50")}
+                    data-testid="review-row"
+                    data-inactive={m.inactive}
+                  >
+                    <td className="px-4 py-2 sm:px-5">
+                      <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
+                        {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
+                        {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
+                      </p>
+                      <p className="text-xs text-slate-500">{m.email}</p>
+                      {/* Phone: the columns that do not fit, under the name. */}
+                      <p className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500 sm:hidden">
+                        <span>
+                          {t("activity.reviewLastActive")}: {relativeTime(m.lastActiveAt)}
+                        </span>
+                        <span>{t("team.col2fa")}:</span>
+                        {twoFa}
+                      </p>
+                    </td>
+                    <td className="px-3 py-2">
+                      <div className="flex flex-wrap gap-1">
+                        {m.roles.map((x) => (
+                          <Chip key={x.id}>{roleName(x)}</Chip>
+                        ))}
+                      </div>
+                    </td>
+                    <td className="hidden px-3 py-2 text-slate-700 sm:table-cell">
+                      {m.permissionCount}/{r.permissionCatalogueSize}
+                    </td>
+                    <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{relativeTime(m.lastSignInAt)}</td>
+                    <td className="hidden px-3 py-2 text-slate-600 sm:table-cell">{relativeTime(m.lastActiveAt)}</td>
+                    <td className="hidden px-3 py-2 sm:table-cell">{twoFa}</td>
+                  </tr>
+                );
+              })}
             </tbody>
           </table>
         </div>

@@ -1,5 +1,5 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useMemo, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { PermissionSet, QUICK_ROLE_PICKER, SYSTEM_ROLES } from "../../../shared/permissions.js";
@@ -54,14 +54,35 @@ function RoleChecklist({
   disabled?: boolean;
 }) {
   const { t } = useTranslation();
+  const list = useRef<HTMLDivElement>(null);
+  const ownChange = useRef(false);
+  // A role chosen from elsewhere (the quick picker, the member's current roles) may sit below the
+  // list's fold: scroll the list (only the list) to the first checked one. Not after a click in the list.
+  const checked = value.join();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: when the selection changes
+  useEffect(() => {
+    if (ownChange.current) {
+      ownChange.current = false;
+      return;
+    }
+    const box = list.current;
+    const first = box?.querySelector<HTMLElement>('[role="checkbox"][data-state="checked"]');
+    if (!box || !first) return;
+    const top = first.getBoundingClientRect().top - box.getBoundingClientRect().top + box.scrollTop;
+    if (top < box.scrollTop || top + first.offsetHeight > box.scrollTop + box.clientHeight)
+      box.scrollTop = Math.max(0, top - 12);
+  }, [checked, roles.length]);
   return (
-    <div className="max-h-64 space-y-2.5 overflow-y-auto rounded-lg border border-slate-200 p-3">
+    <div ref={list} className="max-h-64 space-y-2.5 overflow-y-auto rounded-lg border border-slate-200 p-3">
       {roles.map((r) => (
         <Checkbox
           key={r.id}
           checked={value.includes(r.id)}
           disabled={disabled}
-          onCheckedChange={(on) => onChange(on ? [...value, r.id] : value.filter((x) => x !== r.id))}
+          onCheckedChange={(on) => {
+            ownChange.current = true;
+            onChange(on ? [...value, r.id] : value.filter((x) => x !== r.id));
+          }}
           label={roleName(r)}
           description={isSystemRole(r) ? t(`systemRoles.${r.id}.description`) : (r.description ?? undefined)}
         />
