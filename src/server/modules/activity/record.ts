@@ -41,3 +41,10 @@ export function diff<T extends Record<string, unknown>>(before: T, after: Partia
   }
   return Object.keys(out).length ? out : null;
 }
+
+/** The `changes` of a creation: every field with its new value. */
+export function asCreated(fields: Record<string, unknown>): ActivityChanges {
+  const out: ActivityChanges = {};
+  for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = { after: v };
+  return out;
+}

@@ -7,7 +7,7 @@ import { invitations, memberships, users } from "../../db/schema/index.js";
 import { AppError, conflict, type FieldError, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { hashToken, newToken } from "../../lib/tokens.js";
-import { recordActivity } from "../activity/record.js";
+import { asCreated, recordActivity } from "../activity/record.js";
 import { consumeLimit } from "../auth/rate-limit.js";
 import { HOUR_MS } from "../auth/throttle.js";
 import { toLocale } from "../mail/templates.js";
@@ -121,13 +121,13 @@ export async function inviteOne(
       orgId: actor.orgId,
       action: "member.invited",
       target: { type: "invitation", id: inv.id, label: inv.email },
-      changes: {
-        email: { after: inv.email },
-        firstName: { after: inv.firstName },
-        lastName: { after: inv.lastName },
-        roleIds: { after: inv.roleIds },
-        expiresAt: { after: inv.expiresAt.toISOString() },
-      },
+      changes: asCreated({
+        email: inv.email,
+        firstName: inv.firstName,
+        lastName: inv.lastName,
+        roleIds: inv.roleIds,
+        expiresAt: inv.expiresAt.toISOString(),
+      }),
     });
     await sendInvitationMail(ctx, tx, org, inv, roles, token);
     return invitationDto(inv);

@@ -8,7 +8,7 @@ import { memberRoles, memberships, organizations, users } from "../../db/schema/
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
 import { forbidden, notFound } from "../../http/problem.js";
 import type { Actor, AuthUser, OrgMember } from "../../http/request-context.js";
-import { diff, recordActivity } from "../activity/record.js";
+import { asCreated, diff, recordActivity } from "../activity/record.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
 import { findRoles, seedSystemRoles } from "../roles/repo.js";
@@ -40,11 +40,7 @@ export async function createOrg(ctx: AppContext, user: AuthUser, by: Actor, inpu
       orgId: created.id,
       action: "org.created",
       target: { type: "organization", id: created.id, label: created.name },
-      changes: {
-        name: { after: created.name },
-        defaultLanguage: { after: created.defaultLanguage },
-        timezone: { after: created.timezone },
-      },
+      changes: asCreated({ name: created.name, defaultLanguage: created.defaultLanguage, timezone: created.timezone }),
     });
     return { ...orgDto(created), membership: { memberId: m!.id, isOwner: true, roleIds: [] as string[] } };
   });

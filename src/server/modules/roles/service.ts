@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "../../db/client.js";
 import { roles } from "../../db/schema/index.js";
 import { AppError, badRequest, conflict, forbidden, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
-import { diff, recordActivity } from "../activity/record.js";
+import { asCreated, diff, recordActivity } from "../activity/record.js";
 import {
   findRoles,
   getRole,
@@ -96,11 +96,7 @@ export async function createRole(db: Db, actor: Acting, by: Actor, input: Create
         orgId: actor.orgId,
         action: "role.created",
         target: { type: "role", id: created.id, label: created.name },
-        changes: {
-          name: { after: created.name },
-          description: { after: created.description },
-          permissions: { after: created.permissions },
-        },
+        changes: asCreated({ name: created.name, description: created.description, permissions: created.permissions }),
       });
       return roleDto({ ...created, permissions }, 0);
     });
