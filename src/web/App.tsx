@@ -1,6 +1,7 @@
+import type { ComponentType } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { Spinner, Toaster } from "./components/ui.js";
-import { AppShell, OrgLayout } from "./layout.js";
+import { AppShell, ORG_SECTIONS, OrgLayout, RequirePermission } from "./layout.js";
 import { useMe } from "./lib/session.js";
 import {
   ForgotPasswordPage,
@@ -17,6 +18,13 @@ import { ActivityPage } from "./pages/settings/ActivityPage.js";
 import { OrganizationPage } from "./pages/settings/OrganizationPage.js";
 import { RolesPage } from "./pages/settings/RolesPage.js";
 import { TeamPage } from "./pages/settings/TeamPage.js";
+
+const SECTION_PAGES: Record<(typeof ORG_SECTIONS)[number]["id"], ComponentType> = {
+  team: TeamPage,
+  roles: RolesPage,
+  activity: ActivityPage,
+  organization: OrganizationPage,
+};
 
 function RequireAuth({ children }: { children: React.ReactNode }) {
   const me = useMe();
@@ -50,10 +58,20 @@ export function App() {
           <Route path="/orgs/:orgId" element={<OrgLayout />}>
             <Route index element={<OrgHomePage />} />
             <Route path="settings" element={<Navigate to="team" replace />} />
-            <Route path="settings/team" element={<TeamPage />} />
-            <Route path="settings/roles" element={<RolesPage />} />
-            <Route path="settings/activity" element={<ActivityPage />} />
-            <Route path="settings/organization" element={<OrganizationPage />} />
+            {ORG_SECTIONS.map(({ id, path, permission }) => {
+              const Page = SECTION_PAGES[id];
+              return (
+                <Route
+                  key={id}
+                  path={path}
+                  element={
+                    <RequirePermission permission={permission}>
+                      <Page />
+                    </RequirePermission>
+                  }
+                />
+              );
+            })}
           </Route>
         </Route>
         <Route path="*" element={<NotFoundPage />} />

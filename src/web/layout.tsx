@@ -4,7 +4,9 @@ import { createContext, useContext, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation, useMatch, useNavigate, useParams } from "react-router";
 import type { Permission } from "../shared/permissions.js";
-import { Avatar, Chip, cx, ErrorState, Notice, Spinner } from "./components/ui.js";
+import { Logo } from "./components/Logo.js";
+import { MenuAction, MenuButton, MenuLink, MenuPanel, MenuSeparator } from "./components/menu.js";
+import { Avatar, ButtonLink, CenteredMessage, Chip, cx, ErrorState, Notice, Spinner } from "./components/ui.js";
 import { ApiError } from "./lib/api.js";
 import {
   forgetLost,
@@ -32,30 +34,25 @@ export function useOrgContext(): OrgContextValue {
   return v;
 }
 
-function Logo() {
-  return (
-    <Link
-      to="/"
-      className="flex items-center gap-2 rounded-md font-semibold text-slate-900 focus-visible:outline-2 focus-visible:outline-emerald-600"
-    >
-      <span
-        aria-hidden="true"
-        className="inline-flex size-8 items-center justify-center rounded-lg bg-emerald-600 text-white"
-      >
-        <svg viewBox="0 0 24 24" className="size-5" aria-hidden="true">
-          <path
-            d="M4 12a8 8 0 1 1 3.3 6.5L4 20l1.2-3.6A8 8 0 0 1 4 12z"
-            fill="none"
-            stroke="currentColor"
-            strokeWidth="2"
-          />
-          <path d="M9 10.5h6M9 13.5h4" stroke="currentColor" strokeWidth="2" strokeLinecap="round" />
-        </svg>
-      </span>
-      <span className="hidden sm:inline">Chorus</span>
-    </Link>
-  );
-}
+/** An organization's settings sections: the side navigation, the overview's shortcuts and the routes' permission. */
+export const ORG_SECTIONS = [
+  { id: "team", path: "settings/team", permission: "members:read", label: "nav.team", summary: "team.subtitle" },
+  { id: "roles", path: "settings/roles", permission: "roles:read", label: "nav.roles", summary: "roles.subtitle" },
+  {
+    id: "activity",
+    path: "settings/activity",
+    permission: "audit:read",
+    label: "nav.activity",
+    summary: "activity.subtitle",
+  },
+  {
+    id: "organization",
+    path: "settings/organization",
+    permission: "org:update",
+    label: "nav.organization",
+    summary: "orgSettings.subtitle",
+  },
+] as const satisfies readonly { id: string; path: string; permission: Permission; label: string; summary: string }[];
 
 function currentOrgIdFrom(match: string | undefined, orgs: Org[] | undefined): string | undefined {
   if (match) return match;
@@ -70,55 +67,38 @@ function OrgSwitcher({ currentId }: { currentId: string | undefined }) {
   const current = orgs.data?.find((o) => o.id === currentId);
   return (
     <Menu.Root>
-      <Menu.Trigger asChild>
-        <button
-          type="button"
-          aria-label={t("nav.switchOrg")}
-          className="flex max-w-[12rem] items-center gap-2 rounded-lg border border-slate-200 bg-white px-2.5 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 focus-visible:outline-2 focus-visible:outline-emerald-600 sm:max-w-xs"
-        >
-          {current?.logoUrl ? <img src={current.logoUrl} alt="" className="size-5 rounded" /> : null}
-          <span className="truncate" data-testid="current-org">
-            {current?.name ?? t("nav.organizations")}
-          </span>
-          <svg viewBox="0 0 20 20" className="size-4 shrink-0 text-slate-400" aria-hidden="true">
-            <path d="M6 8l4 4 4-4" fill="none" stroke="currentColor" strokeWidth="2" />
-          </svg>
-        </button>
-      </Menu.Trigger>
-      <Menu.Portal>
-        <Menu.Content
-          align="start"
-          sideOffset={6}
-          className="z-50 min-w-56 rounded-xl border border-slate-200 bg-white p-1 shadow-lg"
-        >
-          <Menu.Label className="px-2 py-1.5 text-xs font-semibold uppercase tracking-wide text-slate-500">
-            {t("nav.organizations")}
-          </Menu.Label>
-          {orgs.data?.map((o) => (
-            <Menu.Item key={o.id} asChild>
-              <Link
-                to={`/orgs/${o.id}`}
-                className={cx(
-                  "flex items-center justify-between gap-3 rounded-md px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-slate-100",
-                  o.id === currentId ? "font-semibold text-emerald-700" : "text-slate-800",
-                )}
-              >
-                <span className="truncate">{o.name}</span>
-                {o.id === currentId ? <span aria-hidden="true">✓</span> : null}
-              </Link>
-            </Menu.Item>
-          ))}
-          <Menu.Separator className="my-1 h-px bg-slate-100" />
-          <Menu.Item asChild>
-            <Link
-              to="/orgs/new"
-              className="block rounded-md px-2 py-1.5 text-sm text-slate-800 outline-none data-[highlighted]:bg-slate-100"
-            >
-              + {t("nav.createOrg")}
-            </Link>
-          </Menu.Item>
-        </Menu.Content>
-      </Menu.Portal>
+      <MenuButton
+        label={t("nav.switchOrg")}
+        className="max-w-[12rem] rounded-lg border border-slate-200 bg-white px-2.5 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 sm:max-w-xs"
+      >
+        {current?.logoUrl ? <img src={current.logoUrl} alt="" className="size-5 rounded" /> : null}
+        <span className="truncate" data-testid="current-org">
+          {current?.name ?? t("nav.organizations")}
+        </span>
+        <svg viewBox="0 0 20 20" className="size-4 shrink-0 text-slate-400" aria-hidden="true">
+          <path d="M6 8l4 4 4-4" fill="none" stroke="currentColor" strokeWidth="2" />
+        </svg>
+      </MenuButton>
+      <MenuPanel align="start">
+        <Menu.Label className="px-2 py-1.5 text-xs font-semibold uppercase tracking-wide text-slate-500">
+          {t("nav.organizations")}
+        </Menu.Label>
+        {orgs.data?.map((o) => (
+          <MenuLink
+            key={o.id}
+            to={`/orgs/${o.id}`}
+            className={cx(
+              "flex items-center justify-between gap-3",
+              o.id === currentId ? "font-semibold text-emerald-700" : "text-slate-800",
+            )}
+          >
+            <span className="truncate">{o.name}</span>
+            {o.id === currentId ? <span aria-hidden="true">✓</span> : null}
+          </MenuLink>
+        ))}
+        <MenuSeparator />
+        <MenuLink to="/orgs/new">+ {t("nav.createOrg")}</MenuLink>
+      </MenuPanel>
     </Menu.Root>
   );
 }
@@ -133,45 +113,25 @@ function UserMenu() {
   const name = `${user.firstName} ${user.lastName}`.trim();
   return (
     <Menu.Root>
-      <Menu.Trigger asChild>
-        <button
-          type="button"
-          aria-label={t("nav.account")}
-          className="flex items-center gap-2 rounded-full focus-visible:outline-2 focus-visible:outline-emerald-600"
+      <MenuButton label={t("nav.account")} className="rounded-full">
+        <Avatar name={name} url={user.pictureUrl} />
+      </MenuButton>
+      <MenuPanel align="end">
+        <div className="px-2 py-1.5">
+          <p className="text-sm font-medium text-slate-900">{name}</p>
+          <p className="truncate text-xs text-slate-500">{user.email}</p>
+        </div>
+        <MenuSeparator />
+        <MenuLink to="/profile">{t("nav.profile")}</MenuLink>
+        <MenuAction
+          onSelect={async () => {
+            await signOut();
+            navigate("/signin");
+          }}
         >
-          <Avatar name={name} url={user.pictureUrl} />
-        </button>
-      </Menu.Trigger>
-      <Menu.Portal>
-        <Menu.Content
-          align="end"
-          sideOffset={6}
-          className="z-50 min-w-56 rounded-xl border border-slate-200 bg-white p-1 shadow-lg"
-        >
-          <div className="px-2 py-1.5">
-            <p className="text-sm font-medium text-slate-900">{name}</p>
-            <p className="truncate text-xs text-slate-500">{user.email}</p>
-          </div>
-          <Menu.Separator className="my-1 h-px bg-slate-100" />
-          <Menu.Item asChild>
-            <Link
-              to="/profile"
-              className="block rounded-md px-2 py-1.5 text-sm text-slate-800 outline-none data-[highlighted]:bg-slate-100"
-            >
-              {t("nav.profile")}
-            </Link>
-          </Menu.Item>
-          <Menu.Item
-            className="cursor-pointer rounded-md px-2 py-1.5 text-sm text-slate-800 outline-none data-[highlighted]:bg-slate-100"
-            onSelect={async () => {
-              await signOut();
-              navigate("/signin");
-            }}
-          >
-            {t("nav.signOut")}
-          </Menu.Item>
-        </Menu.Content>
-      </Menu.Portal>
+          {t("nav.signOut")}
+        </MenuAction>
+      </MenuPanel>
     </Menu.Root>
   );
 }
@@ -222,34 +182,13 @@ function SideNav({ orgId }: { orgId: string | undefined }) {
                 {t("nav.overview")}
               </NavLink>
             </li>
-            {can("members:read") ? (
-              <li>
-                <NavLink to={`/orgs/${orgId}/settings/team`} className={link}>
-                  {t("nav.team")}
+            {ORG_SECTIONS.filter((sec) => can(sec.permission)).map((sec) => (
+              <li key={sec.id}>
+                <NavLink to={`/orgs/${orgId}/${sec.path}`} className={link}>
+                  {t(sec.label)}
                 </NavLink>
               </li>
-            ) : null}
-            {can("roles:read") ? (
-              <li>
-                <NavLink to={`/orgs/${orgId}/settings/roles`} className={link}>
-                  {t("nav.roles")}
-                </NavLink>
-              </li>
-            ) : null}
-            {can("audit:read") ? (
-              <li>
-                <NavLink to={`/orgs/${orgId}/settings/activity`} className={link}>
-                  {t("nav.activity")}
-                </NavLink>
-              </li>
-            ) : null}
-            {can("org:update") ? (
-              <li>
-                <NavLink to={`/orgs/${orgId}/settings/organization`} className={link}>
-                  {t("nav.organization")}
-                </NavLink>
-              </li>
-            ) : null}
+            ))}
           </>
         ) : null}
         <li>
@@ -283,7 +222,7 @@ export function AppShell() {
       <header className="sticky top-0 z-30 border-b border-slate-200 bg-white/95 backdrop-blur">
         <div className="mx-auto flex h-14 max-w-7xl items-center justify-between gap-3 px-3 sm:px-6">
           <div className="flex min-w-0 items-center gap-3">
-            <Logo />
+            <Logo nameFromSm />
             <OrgSwitcher currentId={orgId} />
           </div>
           <UserMenu />
@@ -307,22 +246,13 @@ export function AppShell() {
 export function NoAccessPage() {
   const { t } = useTranslation();
   return (
-    <div className="mx-auto max-w-lg py-12 text-center" data-testid="no-access">
-      <div
-        aria-hidden="true"
-        className="mx-auto mb-4 flex size-12 items-center justify-center rounded-full bg-amber-100 text-2xl"
-      >
-        🔒
-      </div>
-      <h1 className="text-xl font-semibold text-slate-900">{t("orgs.noAccessTitle")}</h1>
-      <p className="mt-2 text-sm text-slate-600">{t("orgs.noAccessBody")}</p>
-      <Link
-        to="/"
-        className="mt-6 inline-block rounded-lg bg-emerald-600 px-4 py-2 text-sm font-medium text-white hover:bg-emerald-700"
-      >
-        {t("orgs.goHome")}
-      </Link>
-    </div>
+    <CenteredMessage
+      testId="no-access"
+      icon="🔒"
+      title={t("orgs.noAccessTitle")}
+      body={t("orgs.noAccessBody")}
+      action={<ButtonLink to="/">{t("orgs.goHome")}</ButtonLink>}
+    />
   );
 }
 
@@ -382,12 +312,11 @@ export function RequirePermission({ permission, children }: { permission: Permis
   const { t } = useTranslation();
   if (can(permission)) return <>{children}</>;
   return (
-    <div className="mx-auto max-w-lg py-12 text-center" data-testid="forbidden">
-      <h1 className="text-xl font-semibold text-slate-900">{t("forbidden.title")}</h1>
-      <p className="mt-2 text-sm text-slate-600">
-        {t("forbidden.body", { permission: t(`permissions.${permission}.label`) })}
-      </p>
-    </div>
+    <CenteredMessage
+      testId="forbidden"
+      title={t("forbidden.title")}
+      body={t("forbidden.body", { permission: t(`permissions.${permission}.label`) })}
+    />
   );
 }
 

@@ -1,19 +1,8 @@
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
-import * as RadixCheckbox from "@radix-ui/react-checkbox";
 import * as Dialog from "@radix-ui/react-dialog";
-import {
-  type ButtonHTMLAttributes,
-  type InputHTMLAttributes,
-  type ReactNode,
-  type Ref,
-  type SelectHTMLAttributes,
-  type TextareaHTMLAttributes,
-  useEffect,
-  useId,
-  useState,
-  useSyncExternalStore,
-} from "react";
+import { type ButtonHTMLAttributes, type ReactNode, useEffect, useState, useSyncExternalStore } from "react";
 import { useTranslation } from "react-i18next";
+import { Link, type LinkProps } from "react-router";
 import { ApiError } from "../lib/api.js";
 
 export function cx(...parts: (string | false | null | undefined)[]): string {
@@ -28,191 +17,41 @@ const VARIANTS: Record<Variant, string> = {
   ghost: "text-slate-700 hover:bg-slate-100 disabled:opacity-60",
 };
 
+type Size = "sm" | "md";
+
+/** A button's look, for the elements that act as one without being one (links, downloads). */
+export function buttonClass(variant: Variant = "primary", size: Size = "md", className?: string): string {
+  return cx(
+    "inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-emerald-600 disabled:cursor-not-allowed",
+    size === "sm" ? "px-2.5 py-1.5 text-sm" : "px-4 py-2 text-sm",
+    VARIANTS[variant],
+    className,
+  );
+}
+
 export function Button({
   variant = "primary",
   size = "md",
   className,
   type = "button",
   ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: "sm" | "md" }) {
-  return (
-    <button
-      type={type}
-      className={cx(
-        "inline-flex items-center justify-center gap-2 rounded-lg font-medium transition-colors focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-emerald-600 disabled:cursor-not-allowed",
-        size === "sm" ? "px-2.5 py-1.5 text-sm" : "px-4 py-2 text-sm",
-        VARIANTS[variant],
-        className,
-      )}
-      {...props}
-    />
-  );
+}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: Variant; size?: Size }) {
+  return <button type={type} className={buttonClass(variant, size, className)} {...props} />;
 }
 
-const inputClass =
-  "block w-full rounded-lg border bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-400 focus:outline-2 focus:outline-offset-0 focus:outline-emerald-600 disabled:bg-slate-50 disabled:text-slate-500";
-
-interface FieldProps {
-  label: ReactNode;
-  error?: string | undefined;
-  help?: ReactNode;
-}
-
-export function TextField({
-  label,
-  error,
-  help,
+/** An in-app link that looks like a button. */
+export function ButtonLink({
+  variant = "primary",
+  size = "md",
   className,
-  id,
-  ref,
   ...props
-}: FieldProps & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> }) {
-  const auto = useId();
-  const fid = id ?? auto;
-  return (
-    <div className={className}>
-      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
-        {label}
-      </label>
-      <input
-        ref={ref}
-        id={fid}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
-        className={cx(inputClass, error ? "border-red-500" : "border-slate-300")}
-        {...props}
-      />
-      {error ? (
-        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
-          {error}
-        </p>
-      ) : help ? (
-        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
-          {help}
-        </p>
-      ) : null}
-    </div>
-  );
+}: LinkProps & { variant?: Variant; size?: Size }) {
+  return <Link className={buttonClass(variant, size, className)} {...props} />;
 }
 
-export function TextArea({
-  label,
-  error,
-  help,
-  className,
-  id,
-  ...props
-}: FieldProps & TextareaHTMLAttributes<HTMLTextAreaElement>) {
-  const auto = useId();
-  const fid = id ?? auto;
-  return (
-    <div className={className}>
-      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
-        {label}
-      </label>
-      <textarea
-        id={fid}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
-        className={cx(inputClass, error ? "border-red-500" : "border-slate-300")}
-        {...props}
-      />
-      {error ? (
-        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
-          {error}
-        </p>
-      ) : help ? (
-        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
-          {help}
-        </p>
-      ) : null}
-    </div>
-  );
-}
-
-export function SelectField({
-  label,
-  error,
-  help,
-  className,
-  id,
-  children,
-  ...props
-}: FieldProps & SelectHTMLAttributes<HTMLSelectElement>) {
-  const auto = useId();
-  const fid = id ?? auto;
-  return (
-    <div className={className}>
-      <label htmlFor={fid} className="mb-1 block text-sm font-medium text-slate-700">
-        {label}
-      </label>
-      <select
-        id={fid}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${fid}-error` : help ? `${fid}-help` : undefined}
-        className={cx(inputClass, "pr-8", error ? "border-red-500" : "border-slate-300")}
-        {...props}
-      >
-        {children}
-      </select>
-      {error ? (
-        <p id={`${fid}-error`} className="mt-1 text-sm text-red-600" role="alert">
-          {error}
-        </p>
-      ) : help ? (
-        <p id={`${fid}-help`} className="mt-1 text-xs text-slate-500">
-          {help}
-        </p>
-      ) : null}
-    </div>
-  );
-}
-
-export function Checkbox({
-  checked,
-  onCheckedChange,
-  label,
-  description,
-  disabled,
-  id,
-}: {
-  checked: boolean;
-  onCheckedChange: (v: boolean) => void;
-  label: ReactNode;
-  description?: ReactNode;
-  disabled?: boolean;
-  id?: string;
-}) {
-  const auto = useId();
-  const fid = id ?? auto;
-  return (
-    <div className="flex items-start gap-3">
-      <RadixCheckbox.Root
-        id={fid}
-        checked={checked}
-        disabled={disabled}
-        onCheckedChange={(v) => onCheckedChange(v === true)}
-        aria-describedby={description ? `${fid}-desc` : undefined}
-        className="mt-0.5 flex size-4 shrink-0 items-center justify-center rounded border border-slate-400 bg-white focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-emerald-600 disabled:opacity-50 data-[state=checked]:border-emerald-600 data-[state=checked]:bg-emerald-600"
-      >
-        <RadixCheckbox.Indicator className="text-white">
-          <svg viewBox="0 0 12 12" className="size-3" aria-hidden="true">
-            <path d="M2.5 6.5l2.5 2.5 4.5-5" fill="none" stroke="currentColor" strokeWidth="2" />
-          </svg>
-        </RadixCheckbox.Indicator>
-      </RadixCheckbox.Root>
-      <div className="min-w-0">
-        <label htmlFor={fid} className={cx("text-sm font-medium text-slate-800", disabled ? "" : "cursor-pointer")}>
-          {label}
-        </label>
-        {description ? (
-          <p id={`${fid}-desc`} className="text-xs text-slate-500">
-            {description}
-          </p>
-        ) : null}
-      </div>
-    </div>
-  );
+/** An in-app link in running text. */
+export function TextLink({ className, ...props }: LinkProps) {
+  return <Link className={cx("font-medium text-emerald-700 hover:underline", className)} {...props} />;
 }
 
 export function Chip({
@@ -301,9 +140,13 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
   );
 }
 
-export function FormError({ error }: { error: unknown }) {
+/**
+ * The failure of a whole form. With `fieldErrors`, it stays quiet while the fields show their own
+ * messages (the server's field errors land there, not here).
+ */
+export function FormError({ error, fieldErrors }: { error: unknown; fieldErrors?: Record<string, string> }) {
   const { t } = useTranslation();
-  if (!error) return null;
+  if (!error || (fieldErrors && Object.keys(fieldErrors).length)) return null;
   return (
     <div role="alert" className="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800">
       {errorMessage(error, t)}
@@ -361,6 +204,106 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
         {subtitle ? <p className="mt-1 max-w-2xl text-sm text-slate-600">{subtitle}</p> : null}
       </div>
       {actions ? <div className="flex flex-wrap gap-2">{actions}</div> : null}
+    </div>
+  );
+}
+
+/**
+ * A form's end: the form-level error (quiet while fields show their own), then the submit button,
+ * "Save changes" on the right unless told otherwise.
+ */
+export function SaveRow({
+  error,
+  fieldErrors,
+  pending,
+  label,
+  danger = false,
+  align = "end",
+}: {
+  error: unknown;
+  fieldErrors: Record<string, string>;
+  pending: boolean;
+  label?: string;
+  danger?: boolean;
+  align?: "start" | "end";
+}) {
+  const { t } = useTranslation();
+  return (
+    <>
+      <FormError error={error} fieldErrors={fieldErrors} />
+      <div className={cx(align === "end" && "flex justify-end")}>
+        <Button type="submit" variant={danger ? "danger" : "primary"} disabled={pending}>
+          {label ?? (pending ? t("common.saving") : t("common.save"))}
+        </Button>
+      </div>
+    </>
+  );
+}
+
+/** A form's closing row: cancel (or close) on the left of the submit button. */
+export function DialogActions({
+  onCancel,
+  cancelLabel,
+  submitLabel,
+  pending = false,
+  disabled = false,
+  onSubmit,
+  danger = false,
+}: {
+  onCancel: () => void;
+  cancelLabel?: string;
+  submitLabel: string;
+  pending?: boolean;
+  disabled?: boolean;
+  /** Without it the button submits the surrounding form. */
+  onSubmit?: () => void;
+  danger?: boolean;
+}) {
+  const { t } = useTranslation();
+  return (
+    <div className="flex justify-end gap-2">
+      <Button variant="secondary" onClick={onCancel}>
+        {cancelLabel ?? t("common.cancel")}
+      </Button>
+      <Button
+        type={onSubmit ? "button" : "submit"}
+        variant={danger ? "danger" : "primary"}
+        disabled={pending || disabled}
+        onClick={onSubmit}
+      >
+        {submitLabel}
+      </Button>
+    </div>
+  );
+}
+
+/** A page-sized message in the middle: no access, not found, forbidden. */
+export function CenteredMessage({
+  title,
+  body,
+  icon,
+  action,
+  testId,
+}: {
+  title: string;
+  body: ReactNode;
+  icon?: ReactNode;
+  action?: ReactNode;
+  testId?: string;
+}) {
+  return (
+    <div className="mx-auto max-w-lg py-12 text-center" data-testid={testId}>
+      {icon ? (
+        <div
+          aria-hidden="true"
+          className="mx-auto mb-4 flex size-12 items-center justify-center rounded-full bg-amber-100 text-2xl"
+        >
+          {icon}
+        </div>
+      ) : null}
+      <h1 className="text-xl font-semibold text-slate-900">{title}</h1>
+      <p className="mt-2 text-sm text-slate-600">{body}</p>
+      {action ? <div className="mt-6">{action}</div> : null}
     </div>
   );
 }

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { type ChangeEvent, useState } from "react";
 import type { z } from "zod";
 import { ApiError } from "./api.js";
 import i18n from "./i18n.js";
@@ -54,5 +54,25 @@ export function useFieldErrors() {
       return false;
     },
     clear: () => setErrors({}),
+  };
+}
+
+/**
+ * A form's text values and their field errors in one place. `field(name)` gives an input what it
+ * needs to be bound: its name, value, change handler and the error (the client's or the server's).
+ */
+export function useFormFields<T extends Record<string, string | undefined>>(initial: T) {
+  const [values, setValues] = useState(initial);
+  const fe = useFieldErrors();
+  return {
+    ...fe,
+    values,
+    setValues,
+    field: (name: keyof T & string) => ({
+      name,
+      value: values[name],
+      onChange: (e: ChangeEvent<HTMLInputElement>) => setValues((v) => ({ ...v, [name]: e.target.value })),
+      error: fe.errors[name],
+    }),
   };
 }

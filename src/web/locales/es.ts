@@ -5,6 +5,7 @@ export const es: Messages = {
   app: { name: "Chorus", tagline: "Gestión de equipos para tu espacio de WhatsApp Business" },
   common: {
     loading: "Cargando…",
+    loadMore: "Cargar más",
     save: "Guardar cambios",
     saving: "Guardando…",
     saved: "Guardado.",
@@ -180,7 +181,6 @@ export const es: Messages = {
     noRolesChip: "Sin roles",
     members_one: "{{count}} miembro",
     members_other: "{{count}} miembros",
-    loadMore: "Cargar más",
     pendingTitle: "Invitaciones pendientes",
     pendingEmpty: "No hay invitaciones pendientes.",
     resend: "Reenviar",
@@ -204,8 +204,7 @@ export const es: Messages = {
     inviteTitle: "Invitar miembro",
     inviteSubtitle: "Recibirá un correo con un enlace para unirse a {{org}}.",
     rolesLabel: "Roles",
-    rolesHelp:
-      "Opcional. Un miembro sin roles puede iniciar sesión pero aún no puede hacer nada. Varios roles se suman.",
+    rolesHelp: "Un miembro sin roles puede iniciar sesión pero aún no puede hacer nada. Varios roles se suman.",
     quickPickerTitle: "Selector rápido de rol",
     quickPickerHelp: "¿No lo tienes claro? Elige lo que hace la persona; puedes cambiarlo más tarde.",
     sendInvite: "Enviar invitación",

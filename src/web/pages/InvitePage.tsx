@@ -2,16 +2,18 @@ import * as Tabs from "@radix-ui/react-tabs";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useParams } from "react-router";
+import { useNavigate, useParams } from "react-router";
 import { z } from "zod";
 import { nameSchema, passwordSchema } from "../../shared/schemas/common.js";
-import { Button, Chip, Confirm, FormError, Notice, Spinner, TextField } from "../components/ui.js";
+import { TabList } from "../components/data.js";
+import { NameFields, PasswordField, TextField } from "../components/fields.js";
+import { Button, Chip, Confirm, FormError, Notice, Spinner } from "../components/ui.js";
 import { ApiError, api } from "../lib/api.js";
-import { useFieldErrors, validate } from "../lib/forms.js";
+import { useFormFields, validate } from "../lib/forms.js";
 import { formatDate, setLanguage } from "../lib/i18n.js";
 import { qk, roleName, useMe, useSignOut } from "../lib/session.js";
 import type { InvitationPreview, User } from "../lib/types.js";
-import { AuthFrame, SignInForm } from "./auth/AuthPages.js";
+import { AuthFrame, AuthOutcome, AuthSubmit, SignInForm } from "./auth/AuthPages.js";
 
 type Preview = InvitationPreview & { state: string };
 
@@ -41,12 +43,9 @@ function ClosedInvitation({ state }: { state: string }) {
             : "notFound";
   return (
     <AuthFrame title={t(`invite.${key}Title`)}>
-      <div data-testid={`invite-${key}`} className="space-y-4">
+      <AuthOutcome testId={`invite-${key}`} to="/signin" linkLabel={t("auth.backToSignIn")}>
         <p className="text-sm text-slate-600">{t(`invite.${key}Body`)}</p>
-        <Link to="/signin" className="inline-block font-medium text-emerald-700 hover:underline">
-          {t("auth.backToSignIn")}
-        </Link>
-      </div>
+      </AuthOutcome>
     </AuthFrame>
   );
 }
@@ -60,8 +59,7 @@ export function InvitePage() {
   const signOut = useSignOut();
   const [declineOpen, setDeclineOpen] = useState(false);
   const [mode, setMode] = useState<"create" | "signin" | null>(null);
-  const [form, setForm] = useState({ firstName: "", lastName: "", password: "" });
-  const fe = useFieldErrors();
+  const form = useFormFields<{ firstName?: string; lastName?: string; password: string }>({ password: "" });
 
   const preview = useQuery({
     queryKey: ["invitation", token],
@@ -103,7 +101,7 @@ export function InvitePage() {
       api(`/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", body: body ?? {} }),
     onSuccess: joined,
     onError: (e) => {
-      if (fe.fromServer(e)) return;
+      if (form.fromServer(e)) return;
       if (e instanceof ApiError && e.status === 409 && mode === "create") setMode("signin");
       if (e instanceof ApiError && e.status === 410) void preview.refetch();
     },
@@ -144,13 +142,16 @@ export function InvitePage() {
   const submitCreate = (e: FormEvent) => {
     e.preventDefault();
     const v = validate(createBody, {
-      firstName: form.firstName || p.firstName || "",
-      lastName: form.lastName || p.lastName || "",
-      password: form.password,
+      firstName: form.values.firstName ?? p.firstName ?? "",
+      lastName: form.values.lastName ?? p.lastName ?? "",
+      password: form.values.password,
     });
-    fe.setErrors(v.errors);
+    form.setErrors(v.errors);
     if (v.data) accept.mutate(v.data);
   };
+  // The names the inviter typed are the starting values until the invitee edits them (even to
+  // empty, which then fails validation rather than silently sending the inviter's value).
+  const nameField = (k: "firstName" | "lastName") => ({ ...form.field(k), value: form.values[k] ?? p[k] ?? "" });
 
   return (
     <AuthFrame
@@ -198,59 +199,27 @@ export function InvitePage() {
           </div>
         ) : (
           <Tabs.Root value={effectiveMode} onValueChange={(v) => setMode(v as "create" | "signin")}>
-            <Tabs.List
-              className="mb-4 grid grid-cols-2 rounded-lg bg-slate-100 p-1 text-sm"
-              aria-label={t("invite.title")}
-            >
-              <Tabs.Trigger
-                value="create"
-                className="rounded-md px-2 py-1.5 font-medium text-slate-600 data-[state=active]:bg-white data-[state=active]:text-slate-900 data-[state=active]:shadow-sm"
-              >
-                {t("invite.noAccountYet")}
-              </Tabs.Trigger>
-              <Tabs.Trigger
-                value="signin"
-                className="rounded-md px-2 py-1.5 font-medium text-slate-600 data-[state=active]:bg-white data-[state=active]:text-slate-900 data-[state=active]:shadow-sm"
-              >
-                {t("invite.haveAccount")}
-              </Tabs.Trigger>
-            </Tabs.List>
+            <TabList
+              variant="segmented"
+              label={t("invite.title")}
+              tabs={[
+                { value: "create", label: t("invite.noAccountYet") },
+                { value: "signin", label: t("invite.haveAccount") },
+              ]}
+            />
             <Tabs.Content value="create">
               <p className="mb-3 text-sm text-slate-600">{t("invite.createToAccept")}</p>
               <form onSubmit={submitCreate} noValidate className="space-y-4">
-                <div className="grid gap-4 sm:grid-cols-2">
-                  <TextField
-                    label={t("auth.firstName")}
-                    name="firstName"
-                    autoComplete="given-name"
-                    defaultValue={p.firstName}
-                    onChange={(e) => setForm({ ...form, firstName: e.target.value })}
-                    error={fe.errors.firstName}
-                  />
-                  <TextField
-                    label={t("auth.lastName")}
-                    name="lastName"
-                    autoComplete="family-name"
-                    defaultValue={p.lastName}
-                    onChange={(e) => setForm({ ...form, lastName: e.target.value })}
-                    error={fe.errors.lastName}
-                  />
-                </div>
-                <TextField label={t("auth.email")} name="email" value={p.email} readOnly />
-                <TextField
-                  label={t("auth.password")}
-                  name="password"
-                  type="password"
-                  autoComplete="new-password"
-                  value={form.password}
-                  onChange={(e) => setForm({ ...form, password: e.target.value })}
-                  error={fe.errors.password}
-                  help={t("auth.passwordHint")}
+                <NameFields first={nameField("firstName")} last={nameField("lastName")} personal />
+                <TextField label={t("auth.email")} name="email" autoComplete="username" value={p.email} readOnly />
+                <PasswordField kind="new" label={t("auth.password")} {...form.field("password")} />
+                <AuthSubmit
+                  error={accept.error}
+                  fieldErrors={form.errors}
+                  pending={accept.isPending}
+                  label={t("invite.createAndJoin")}
+                  pendingLabel={t("invite.accepting")}
                 />
-                <FormError error={accept.error && !Object.keys(fe.errors).length ? accept.error : null} />
-                <Button type="submit" className="w-full" disabled={accept.isPending}>
-                  {accept.isPending ? t("invite.accepting") : t("invite.createAndJoin")}
-                </Button>
               </form>
             </Tabs.Content>
             <Tabs.Content value="signin">

@@ -2,28 +2,27 @@ import * as Tabs from "@radix-ui/react-tabs";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useSearchParams } from "react-router";
 import { z } from "zod";
 import { NOTIFICATION_KINDS } from "../../shared/notifications.js";
 import { nameSchema, passwordSchema } from "../../shared/schemas/common.js";
 import { phoneSchema, pictureUrlSchema } from "../../shared/schemas/me.js";
+import { QueryView, TabList, useTabParam } from "../components/data.js";
+import { Checkbox, CodeField, NameFields, PasswordField, SelectField, TextField } from "../components/fields.js";
 import {
   Avatar,
   Button,
   Card,
-  Checkbox,
   Chip,
   ErrorState,
   FormError,
   Notice,
   PageHeader,
-  SelectField,
+  SaveRow,
   Spinner,
-  TextField,
   toast,
 } from "../components/ui.js";
 import { api, itemsOf } from "../lib/api.js";
-import { useFieldErrors, validate } from "../lib/forms.js";
+import { useFieldErrors, useFormFields, validate } from "../lib/forms.js";
 import { formatDate, LANGUAGES, setLanguage } from "../lib/i18n.js";
 import { qk, useMe } from "../lib/session.js";
 import type { LoginAttempt, Session, User } from "../lib/types.js";
@@ -40,7 +39,7 @@ const profileBody = z.object({
 function ProfileTab({ user }: { user: User }) {
   const { t, i18n } = useTranslation();
   const qc = useQueryClient();
-  const [form, setForm] = useState({
+  const form = useFormFields({
     firstName: user.firstName,
     lastName: user.lastName,
     pictureUrl: user.pictureUrl ?? "",
@@ -49,7 +48,6 @@ function ProfileTab({ user }: { user: User }) {
   const [prefs, setPrefs] = useState<Record<string, { email?: boolean; inApp?: boolean }>>(
     user.notificationPreferences ?? {},
   );
-  const fe = useFieldErrors();
   const patch = useMutation({
     mutationFn: (body: Record<string, unknown>) => api<User>("/me", { method: "PATCH", body }),
     onSuccess: (u) => {
@@ -60,8 +58,8 @@ function ProfileTab({ user }: { user: User }) {
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(profileBody, form);
-    fe.setErrors(v.errors);
+    const v = validate(profileBody, form.values);
+    form.setErrors(v.errors);
     if (v.data)
       patch.mutate(
         {
@@ -70,7 +68,7 @@ function ProfileTab({ user }: { user: User }) {
           phone: v.data.phone || null,
           notificationPreferences: prefs,
         },
-        { onSuccess: () => toast(t("common.saved")), onError: (err) => fe.fromServer(err) },
+        { onSuccess: () => toast(t("common.saved")), onError: (err) => form.fromServer(err) },
       );
   };
   const changeLanguage = (lng: string) => {
@@ -97,42 +95,25 @@ function ProfileTab({ user }: { user: User }) {
       <form onSubmit={submit} noValidate className="space-y-6">
         <Card title={t("profile.tabProfile")}>
           <div className="mb-4 flex items-center gap-4">
-            <Avatar name={`${form.firstName} ${form.lastName}`} url={form.pictureUrl || null} size={16} />
+            <Avatar
+              name={`${form.values.firstName} ${form.values.lastName}`}
+              url={form.values.pictureUrl || null}
+              size={16}
+            />
             <p className="text-sm text-slate-600">{user.email}</p>
           </div>
-          <div className="grid gap-4 sm:grid-cols-2">
-            <TextField
-              label={t("auth.firstName")}
-              name="firstName"
-              value={form.firstName}
-              onChange={(e) => setForm({ ...form, firstName: e.target.value })}
-              error={fe.errors.firstName}
-            />
-            <TextField
-              label={t("auth.lastName")}
-              name="lastName"
-              value={form.lastName}
-              onChange={(e) => setForm({ ...form, lastName: e.target.value })}
-              error={fe.errors.lastName}
-            />
-            <TextField
-              label={t("profile.picture")}
-              name="pictureUrl"
-              type="url"
-              value={form.pictureUrl}
-              onChange={(e) => setForm({ ...form, pictureUrl: e.target.value })}
-              error={fe.errors.pictureUrl}
-            />
-            <TextField
-              label={t("profile.phone")}
-              name="phone"
-              type="tel"
-              autoComplete="tel"
-              value={form.phone}
-              onChange={(e) => setForm({ ...form, phone: e.target.value })}
-              error={fe.errors.phone}
-              help={t("profile.phoneHelp")}
-            />
+          <div className="space-y-4">
+            <NameFields first={form.field("firstName")} last={form.field("lastName")} personal />
+            <div className="grid gap-4 sm:grid-cols-2">
+              <TextField label={t("profile.picture")} type="url" {...form.field("pictureUrl")} />
+              <TextField
+                label={t("profile.phone")}
+                type="tel"
+                autoComplete="tel"
+                help={t("profile.phoneHelp")}
+                {...form.field("phone")}
+              />
+            </div>
           </div>
         </Card>
         <Card title={t("profile.notifications")} description={t("profile.notificationsHelp")}>
@@ -181,12 +162,7 @@ function ProfileTab({ user }: { user: User }) {
             </tbody>
           </table>
         </Card>
-        <FormError error={patch.error && !Object.keys(fe.errors).length ? patch.error : null} />
-        <div className="flex justify-end">
-          <Button type="submit" disabled={patch.isPending}>
-            {patch.isPending ? t("common.saving") : t("common.save")}
-          </Button>
-        </div>
+        <SaveRow error={patch.error} fieldErrors={form.errors} pending={patch.isPending} />
       </form>
     </div>
   );
@@ -194,59 +170,38 @@ function ProfileTab({ user }: { user: User }) {
 
 function PasswordCard() {
   const { t } = useTranslation();
-  const [form, setForm] = useState({ currentPassword: "", newPassword: "", confirm: "" });
-  const fe = useFieldErrors();
+  const form = useFormFields({ currentPassword: "", newPassword: "", confirm: "" });
   const m = useMutation({
     mutationFn: (body: { currentPassword: string; newPassword: string }) =>
       api("/me/password", { method: "POST", body }),
     onSuccess: () => {
       toast(t("profile.passwordChanged"));
-      setForm({ currentPassword: "", newPassword: "", confirm: "" });
+      form.setValues({ currentPassword: "", newPassword: "", confirm: "" });
     },
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(z.object({ currentPassword: z.string().min(1), newPassword: passwordSchema }), form);
+    const v = validate(z.object({ currentPassword: z.string().min(1), newPassword: passwordSchema }), form.values);
     const errors = { ...v.errors };
-    if (!errors.newPassword && form.newPassword !== form.confirm) errors.confirm = t("validation.mismatch");
-    fe.setErrors(errors);
+    if (!errors.newPassword && form.values.newPassword !== form.values.confirm)
+      errors.confirm = t("validation.mismatch");
+    form.setErrors(errors);
     if (v.data && !errors.confirm) m.mutate(v.data);
   };
   return (
     <Card title={t("profile.passwordTitle")} description={t("profile.passwordHelp")}>
       <form onSubmit={submit} noValidate className="grid gap-4 sm:max-w-md">
-        <TextField
-          label={t("profile.currentPassword")}
-          type="password"
-          autoComplete="current-password"
-          value={form.currentPassword}
-          onChange={(e) => setForm({ ...form, currentPassword: e.target.value })}
-          error={fe.errors.currentPassword}
+        <PasswordField kind="current" label={t("profile.currentPassword")} {...form.field("currentPassword")} />
+        <PasswordField kind="new" label={t("auth.newPassword")} {...form.field("newPassword")} />
+        <PasswordField kind="confirm" label={t("auth.confirmPassword")} {...form.field("confirm")} />
+        <SaveRow
+          align="start"
+          error={m.error}
+          fieldErrors={form.errors}
+          pending={m.isPending}
+          label={t("profile.passwordTitle")}
         />
-        <TextField
-          label={t("auth.newPassword")}
-          type="password"
-          autoComplete="new-password"
-          value={form.newPassword}
-          onChange={(e) => setForm({ ...form, newPassword: e.target.value })}
-          error={fe.errors.newPassword}
-          help={t("auth.passwordHint")}
-        />
-        <TextField
-          label={t("auth.confirmPassword")}
-          type="password"
-          autoComplete="new-password"
-          value={form.confirm}
-          onChange={(e) => setForm({ ...form, confirm: e.target.value })}
-          error={fe.errors.confirm}
-        />
-        <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-        <div>
-          <Button type="submit" disabled={m.isPending}>
-            {t("profile.passwordTitle")}
-          </Button>
-        </div>
       </form>
     </Card>
   );
@@ -383,19 +338,14 @@ function TwoFactorCard({ user }: { user: User }) {
                 }}
               >
                 <p className="text-xs text-slate-500">{t("profile.regenerateHelp")}</p>
-                <TextField
-                  label={t("auth.code")}
-                  autoComplete="one-time-code"
-                  value={regenCode}
-                  onChange={(e) => setRegenCode(e.target.value)}
-                  error={fe.errors.code}
+                <CodeField value={regenCode} onChange={(e) => setRegenCode(e.target.value)} error={fe.errors.code} />
+                <SaveRow
+                  align="start"
+                  error={regen.error}
+                  fieldErrors={fe.errors}
+                  pending={regen.isPending}
+                  label={t("profile.regenerate")}
                 />
-                <FormError error={regen.error && !Object.keys(fe.errors).length ? regen.error : null} />
-                <div>
-                  <Button type="submit" disabled={regen.isPending}>
-                    {t("profile.regenerate")}
-                  </Button>
-                </div>
               </form>
             ) : null}
             {disabling ? (
@@ -413,26 +363,26 @@ function TwoFactorCard({ user }: { user: User }) {
               >
                 <p className="text-sm font-medium text-slate-800">{t("profile.disableTitle")}</p>
                 <p className="text-xs text-slate-500">{t("profile.disableHelp")}</p>
-                <TextField
+                <PasswordField
+                  kind="current"
                   label={t("profile.currentPassword")}
-                  type="password"
                   value={disable.password}
                   onChange={(e) => setDisable({ ...disable, password: e.target.value })}
                   error={fe.errors.password}
                 />
-                <TextField
-                  label={t("auth.code")}
-                  inputMode="numeric"
+                <CodeField
                   value={disable.code}
                   onChange={(e) => setDisable({ ...disable, code: e.target.value.trim() })}
                   error={fe.errors.code}
                 />
-                <FormError error={off.error && !Object.keys(fe.errors).length ? off.error : null} />
-                <div>
-                  <Button type="submit" variant="danger" disabled={off.isPending}>
-                    {t("profile.disable")}
-                  </Button>
-                </div>
+                <SaveRow
+                  align="start"
+                  error={off.error}
+                  fieldErrors={fe.errors}
+                  pending={off.isPending}
+                  label={t("profile.disable")}
+                  danger
+                />
               </form>
             ) : null}
           </>
@@ -472,16 +422,14 @@ function TwoFactorCard({ user }: { user: User }) {
                   {setup.secret}
                 </code>
               </div>
-              <TextField
+              <CodeField
                 label={t("profile.enterCode")}
                 name="code"
-                inputMode="numeric"
-                autoComplete="one-time-code"
                 value={code}
                 onChange={(e) => setCode(e.target.value.trim())}
                 error={fe.errors.code}
               />
-              <FormError error={enable.error && !Object.keys(fe.errors).length ? enable.error : null} />
+              <FormError error={enable.error} fieldErrors={fe.errors} />
               <div className="flex gap-2">
                 <Button type="submit" disabled={enable.isPending}>
                   {t("profile.enable")}
@@ -587,13 +535,7 @@ function LoginsTab() {
   });
   return (
     <Card title={t("profile.loginsTitle")}>
-      {q.isPending ? (
-        <Spinner />
-      ) : q.error ? (
-        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
-      ) : (
-        <LoginAttemptsTable items={q.data} />
-      )}
+      <QueryView query={q}>{(items) => <LoginAttemptsTable items={items} />}</QueryView>
     </Card>
   );
 }
@@ -601,8 +543,7 @@ function LoginsTab() {
 export function ProfilePage() {
   const { t } = useTranslation();
   const me = useMe();
-  const [params, setParams] = useSearchParams();
-  const tab = params.get("tab") ?? "profile";
+  const [tab, setTab] = useTabParam("profile");
   const [user, setUser] = useState<User | null>(null);
   useEffect(() => {
     if (me.data) setUser(me.data);
@@ -612,21 +553,14 @@ export function ProfilePage() {
   return (
     <div>
       <PageHeader title={t("profile.title")} subtitle={t("profile.subtitle")} />
-      <Tabs.Root value={tab} onValueChange={(v) => setParams({ tab: v }, { replace: true })}>
-        <Tabs.List
-          className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200"
-          aria-label={t("profile.title")}
-        >
-          {(["profile", "security", "sessions", "logins"] as const).map((v) => (
-            <Tabs.Trigger
-              key={v}
-              value={v}
-              className="-mb-px whitespace-nowrap border-b-2 border-transparent px-3 py-2 text-sm font-medium text-slate-600 hover:text-slate-900 data-[state=active]:border-emerald-600 data-[state=active]:text-emerald-800"
-            >
-              {t(`profile.tab${v[0]!.toUpperCase()}${v.slice(1)}`)}
-            </Tabs.Trigger>
-          ))}
-        </Tabs.List>
+      <Tabs.Root value={tab} onValueChange={setTab}>
+        <TabList
+          label={t("profile.title")}
+          tabs={(["profile", "security", "sessions", "logins"] as const).map((v) => ({
+            value: v,
+            label: t(`profile.tab${v[0]!.toUpperCase()}${v.slice(1)}`),
+          }))}
+        />
         <Tabs.Content value="profile">{user ? <ProfileTab key={user.id} user={user} /> : null}</Tabs.Content>
         <Tabs.Content value="security" className="space-y-6">
           <TwoFactorCard user={me.data} />

@@ -1,8 +1,8 @@
 import { useTranslation } from "react-i18next";
 import { Link, Navigate } from "react-router";
 import { CATALOGUE, PERMISSION_GROUPS } from "../../shared/permissions.js";
-import { Card, Chip, ErrorState, PageHeader, Spinner } from "../components/ui.js";
-import { OwnerBadge, useOrgContext } from "../layout.js";
+import { ButtonLink, Card, Chip, ErrorState, PageHeader, Spinner } from "../components/ui.js";
+import { ORG_SECTIONS, OwnerBadge, useOrgContext } from "../layout.js";
 import { LAST_ORG_KEY, roleName, useOrgs } from "../lib/session.js";
 
 export function HomeRedirect() {
@@ -22,9 +22,9 @@ export function NotFoundPage() {
     <main id="main" className="mx-auto max-w-lg px-4 py-24 text-center">
       <h1 className="text-2xl font-semibold text-slate-900">{t("notFound.title")}</h1>
       <p className="mt-2 text-slate-600">{t("notFound.body")}</p>
-      <Link to="/" className="mt-6 inline-block rounded-lg bg-emerald-600 px-4 py-2 text-sm font-medium text-white">
+      <ButtonLink to="/" className="mt-6">
         {t("notFound.home")}
-      </Link>
+      </ButtonLink>
     </main>
   );
 }
@@ -34,17 +34,7 @@ export function OrgHomePage() {
   const { t } = useTranslation();
   const { orgId, org, me, can } = useOrgContext();
   const roles = me.roles ?? (me.roleIds ?? []).map((id) => ({ id, name: id }));
-  const links = [
-    { to: "settings/team", label: t("nav.team"), perm: "members:read" as const, desc: t("team.subtitle") },
-    { to: "settings/roles", label: t("nav.roles"), perm: "roles:read" as const, desc: t("roles.subtitle") },
-    { to: "settings/activity", label: t("nav.activity"), perm: "audit:read" as const, desc: t("activity.subtitle") },
-    {
-      to: "settings/organization",
-      label: t("nav.organization"),
-      perm: "org:update" as const,
-      desc: t("orgSettings.subtitle"),
-    },
-  ].filter((l) => can(l.perm));
+  const links = ORG_SECTIONS.filter((sec) => can(sec.permission));
   return (
     <div>
       <PageHeader title={org?.name ?? ""} />
@@ -85,12 +75,12 @@ export function OrgHomePage() {
         <div className="mt-4 grid gap-3 sm:grid-cols-2">
           {links.map((l) => (
             <Link
-              key={l.to}
-              to={`/orgs/${orgId}/${l.to}`}
+              key={l.id}
+              to={`/orgs/${orgId}/${l.path}`}
               className="rounded-xl border border-slate-200 bg-white p-4 shadow-sm hover:border-emerald-300 focus-visible:outline-2 focus-visible:outline-emerald-600"
             >
-              <p className="font-medium text-slate-900">{l.label}</p>
-              <p className="mt-1 text-sm text-slate-500">{l.desc}</p>
+              <p className="font-medium text-slate-900">{t(l.label)}</p>
+              <p className="mt-1 text-sm text-slate-500">{t(l.summary)}</p>
             </Link>
           ))}
         </div>

@@ -3,7 +3,8 @@ import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { z } from "zod";
-import { Button, Card, FormError, TextField } from "../components/ui.js";
+import { TextField } from "../components/fields.js";
+import { Button, Card, FormError } from "../components/ui.js";
 import { api } from "../lib/api.js";
 import { useFieldErrors, validate } from "../lib/forms.js";
 import { qk } from "../lib/session.js";
@@ -43,7 +44,7 @@ export function CreateOrgPage() {
             error={fe.errors.name}
             autoFocus
           />
-          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
+          <FormError error={m.error} fieldErrors={fe.errors} />
           <Button type="submit" disabled={m.isPending}>
             {m.isPending ? t("orgs.creating") : t("orgs.create")}
           </Button>

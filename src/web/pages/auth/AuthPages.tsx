@@ -1,13 +1,15 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, useNavigate, useSearchParams } from "react-router";
+import { useNavigate, useSearchParams } from "react-router";
 import { z } from "zod";
 import { loginBody, signupBody } from "../../../shared/schemas/auth.js";
 import { emailSchema, passwordSchema } from "../../../shared/schemas/common.js";
-import { Button, cx, FormError, Notice, Spinner, TextField } from "../../components/ui.js";
+import { CodeField, NameFields, PasswordField, TextField } from "../../components/fields.js";
+import { Logo } from "../../components/Logo.js";
+import { Button, cx, FormError, Notice, Spinner, TextLink } from "../../components/ui.js";
 import { ApiError, api } from "../../lib/api.js";
-import { useFieldErrors, validate } from "../../lib/forms.js";
+import { useFieldErrors, useFormFields, validate } from "../../lib/forms.js";
 import { LANGUAGES, setLanguage } from "../../lib/i18n.js";
 import { qk } from "../../lib/session.js";
 import type { User } from "../../lib/types.js";
@@ -36,6 +38,7 @@ export function LanguagePicker({ className }: { className?: string }) {
   );
 }
 
+/** The card every signed-out page sits in: logo and language above, a title, the content, a footer line. */
 export function AuthFrame({
   title,
   subtitle,
@@ -47,19 +50,10 @@ export function AuthFrame({
   children: ReactNode;
   footer?: ReactNode;
 }) {
-  const { t } = useTranslation();
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-emerald-50 to-slate-50">
       <div className="flex items-center justify-between px-4 py-4 sm:px-8">
-        <Link to="/" className="flex items-center gap-2 font-semibold text-slate-900">
-          <span
-            aria-hidden="true"
-            className="inline-flex size-8 items-center justify-center rounded-lg bg-emerald-600 text-white"
-          >
-            ✦
-          </span>
-          {t("app.name")}
-        </Link>
+        <Logo />
         <LanguagePicker />
       </div>
       <main id="main" className="flex flex-1 items-start justify-center px-4 pb-16 pt-4 sm:pt-12">
@@ -76,133 +70,181 @@ export function AuthFrame({
   );
 }
 
+/** The end of an auth card's form: the form-level error (unless fields show theirs) and a full-width submit. */
+export function AuthSubmit({
+  error,
+  fieldErrors,
+  pending,
+  label,
+  pendingLabel,
+}: {
+  error: unknown;
+  fieldErrors: Record<string, string>;
+  pending: boolean;
+  label: string;
+  pendingLabel?: string;
+}) {
+  return (
+    <>
+      <FormError error={error} fieldErrors={fieldErrors} />
+      <Button type="submit" className="w-full" disabled={pending}>
+        {pending && pendingLabel ? pendingLabel : label}
+      </Button>
+    </>
+  );
+}
+
+/** A step that is over (done, failed, closed): what happened, and a link onwards. */
+export function AuthOutcome({
+  children,
+  to,
+  linkLabel,
+  testId,
+}: {
+  children: ReactNode;
+  to: string;
+  linkLabel: string;
+  testId?: string;
+}) {
+  return (
+    <div className="space-y-4" data-testid={testId}>
+      {children}
+      <TextLink to={to} className="inline-block">
+        {linkLabel}
+      </TextLink>
+    </div>
+  );
+}
+
 function safeNext(next: string | null): string {
   return next?.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
 type LoginResult = User | { twoFactorRequired: true; challengeToken: string };
 
-/** Email + password, then the 2FA step when the account has it. Used by the sign-in and invitation pages. */
-export function SignInForm({ onSignedIn, fixedEmail }: { onSignedIn: (u: User) => void; fixedEmail?: string }) {
+/** The second sign-in step: a code from the authenticator app, or a recovery code. */
+function TwoFactorStep({
+  challenge,
+  onSignedIn,
+  onExpired,
+}: {
+  challenge: string;
+  onSignedIn: (u: User) => void;
+  onExpired: () => void;
+}) {
   const { t } = useTranslation();
-  const [email, setEmail] = useState(fixedEmail ?? "");
-  const [password, setPassword] = useState("");
-  const [challenge, setChallenge] = useState<string | null>(null);
   const [code, setCode] = useState("");
   const [useRecovery, setUseRecovery] = useState(false);
   const fe = useFieldErrors();
   const codeRef = useRef<HTMLInputElement>(null);
-
-  const login = useMutation({
-    mutationFn: (body: z.output<typeof loginBody>) => api<LoginResult>("/auth/login", { method: "POST", body }),
-    onSuccess: (r) => {
-      if ("twoFactorRequired" in r) {
-        setChallenge(r.challengeToken);
-        fe.clear();
-      } else onSignedIn(r);
-    },
-    onError: (e) => fe.fromServer(e),
-  });
   const second = useMutation({
     mutationFn: (body: { challengeToken: string; code?: string; recoveryCode?: string }) =>
       api<User>("/auth/login/2fa", { method: "POST", body }),
     onSuccess: (u) => onSignedIn(u),
     onError: (e) => {
-      if (!fe.fromServer(e) && e instanceof ApiError && e.code.includes("challenge")) setChallenge(null);
+      if (!fe.fromServer(e) && e instanceof ApiError && e.code.includes("challenge")) onExpired();
     },
   });
-
   useEffect(() => {
-    if (challenge) codeRef.current?.focus();
-  }, [challenge]);
-
-  if (challenge) {
-    const submit2fa = (e: FormEvent) => {
-      e.preventDefault();
-      const trimmed = code.replace(/\s+/g, "");
-      if (!useRecovery && !/^\d{6}$/.test(trimmed)) {
-        fe.setErrors({ code: t("validation.code") });
-        return;
-      }
-      if (useRecovery && trimmed.length < 6) {
-        fe.setErrors({ recoveryCode: t("validation.required") });
-        return;
-      }
-      fe.clear();
-      second.mutate(
-        useRecovery
-          ? { challengeToken: challenge, recoveryCode: trimmed }
-          : { challengeToken: challenge, code: trimmed },
-      );
-    };
-    return (
-      <form onSubmit={submit2fa} noValidate className="space-y-4" aria-labelledby="twofa-title">
-        <div>
-          <h2 id="twofa-title" className="text-base font-semibold text-slate-900">
-            {t("auth.twoFactorTitle")}
-          </h2>
-          <p className="text-sm text-slate-600">{t("auth.twoFactorSubtitle")}</p>
-        </div>
-        <TextField
-          ref={codeRef}
-          label={useRecovery ? t("auth.recoveryCode") : t("auth.code")}
-          name={useRecovery ? "recoveryCode" : "code"}
-          inputMode={useRecovery ? "text" : "numeric"}
-          autoComplete="one-time-code"
-          value={code}
-          onChange={(e) => setCode(e.target.value)}
-          error={fe.errors[useRecovery ? "recoveryCode" : "code"]}
-        />
-        <FormError error={second.error && !Object.keys(fe.errors).length ? second.error : null} />
-        <Button type="submit" className="w-full" disabled={second.isPending}>
-          {second.isPending ? t("auth.signingIn") : t("auth.verify")}
-        </Button>
-        <button
-          type="button"
-          className="text-sm font-medium text-emerald-700 hover:underline"
-          onClick={() => {
-            setUseRecovery(!useRecovery);
-            setCode("");
-            fe.clear();
-          }}
-        >
-          {useRecovery ? t("auth.useCode") : t("auth.useRecovery")}
-        </button>
-      </form>
+    codeRef.current?.focus();
+  }, []);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const trimmed = code.replace(/\s+/g, "");
+    if (!useRecovery && !/^\d{6}$/.test(trimmed)) {
+      fe.setErrors({ code: t("validation.code") });
+      return;
+    }
+    if (useRecovery && trimmed.length < 6) {
+      fe.setErrors({ recoveryCode: t("validation.required") });
+      return;
+    }
+    fe.clear();
+    second.mutate(
+      useRecovery ? { challengeToken: challenge, recoveryCode: trimmed } : { challengeToken: challenge, code: trimmed },
     );
-  }
+  };
+  const name = useRecovery ? "recoveryCode" : "code";
+  return (
+    <form onSubmit={submit} noValidate className="space-y-4" aria-labelledby="twofa-title">
+      <div>
+        <h2 id="twofa-title" className="text-base font-semibold text-slate-900">
+          {t("auth.twoFactorTitle")}
+        </h2>
+        <p className="text-sm text-slate-600">{t("auth.twoFactorSubtitle")}</p>
+      </div>
+      <CodeField
+        ref={codeRef}
+        recovery={useRecovery}
+        name={name}
+        value={code}
+        onChange={(e) => setCode(e.target.value)}
+        error={fe.errors[name]}
+      />
+      <AuthSubmit
+        error={second.error}
+        fieldErrors={fe.errors}
+        pending={second.isPending}
+        label={t("auth.verify")}
+        pendingLabel={t("auth.signingIn")}
+      />
+      <button
+        type="button"
+        className="text-sm font-medium text-emerald-700 hover:underline"
+        onClick={() => {
+          setUseRecovery(!useRecovery);
+          setCode("");
+          fe.clear();
+        }}
+      >
+        {useRecovery ? t("auth.useCode") : t("auth.useRecovery")}
+      </button>
+    </form>
+  );
+}
+
+/** Email + password, then the 2FA step when the account has it. Used by the sign-in and invitation pages. */
+export function SignInForm({ onSignedIn, fixedEmail }: { onSignedIn: (u: User) => void; fixedEmail?: string }) {
+  const { t } = useTranslation();
+  const form = useFormFields({ email: fixedEmail ?? "", password: "" });
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const login = useMutation({
+    mutationFn: (body: z.output<typeof loginBody>) => api<LoginResult>("/auth/login", { method: "POST", body }),
+    onSuccess: (r) => {
+      if ("twoFactorRequired" in r) {
+        setChallenge(r.challengeToken);
+        form.clear();
+      } else onSignedIn(r);
+    },
+    onError: (e) => form.fromServer(e),
+  });
+
+  if (challenge)
+    return <TwoFactorStep challenge={challenge} onSignedIn={onSignedIn} onExpired={() => setChallenge(null)} />;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(loginBody, { email, password });
-    fe.setErrors(v.errors);
+    const v = validate(loginBody, form.values);
+    form.setErrors(v.errors);
     if (v.data) login.mutate(v.data);
   };
   return (
     <form onSubmit={submit} noValidate className="space-y-4">
       <TextField
         label={t("auth.email")}
-        name="email"
         type="email"
         autoComplete="email"
-        value={email}
         readOnly={Boolean(fixedEmail)}
-        onChange={(e) => setEmail(e.target.value)}
-        error={fe.errors.email}
+        {...form.field("email")}
       />
-      <TextField
-        label={t("auth.password")}
-        name="password"
-        type="password"
-        autoComplete="current-password"
-        value={password}
-        onChange={(e) => setPassword(e.target.value)}
-        error={fe.errors.password}
+      <PasswordField kind="current" label={t("auth.password")} {...form.field("password")} />
+      <AuthSubmit
+        error={login.error}
+        fieldErrors={form.errors}
+        pending={login.isPending}
+        label={t("auth.signIn")}
+        pendingLabel={t("auth.signingIn")}
       />
-      <FormError error={login.error && !Object.keys(fe.errors).length ? login.error : null} />
-      <Button type="submit" className="w-full" disabled={login.isPending}>
-        {login.isPending ? t("auth.signingIn") : t("auth.signIn")}
-      </Button>
     </form>
   );
 }
@@ -212,6 +254,7 @@ export function SignInPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const qc = useQueryClient();
+  const next = params.get("next");
   return (
     <AuthFrame
       title={t("auth.signInTitle")}
@@ -219,12 +262,7 @@ export function SignInPage() {
       footer={
         <>
           {t("auth.noAccount")}{" "}
-          <Link
-            className="font-medium text-emerald-700 hover:underline"
-            to={`/signup${params.get("next") ? `?next=${encodeURIComponent(params.get("next")!)}` : ""}`}
-          >
-            {t("auth.signUp")}
-          </Link>
+          <TextLink to={`/signup${next ? `?next=${encodeURIComponent(next)}` : ""}`}>{t("auth.signUp")}</TextLink>
         </>
       }
     >
@@ -233,13 +271,11 @@ export function SignInPage() {
           qc.clear();
           qc.setQueryData(qk.me, u);
           if (u.language) setLanguage(u.language);
-          navigate(safeNext(params.get("next")), { replace: true });
+          navigate(safeNext(next), { replace: true });
         }}
       />
       <p className="mt-4 text-center text-sm">
-        <Link to="/forgot-password" className="font-medium text-emerald-700 hover:underline">
-          {t("auth.forgot")}
-        </Link>
+        <TextLink to="/forgot-password">{t("auth.forgot")}</TextLink>
       </p>
     </AuthFrame>
   );
@@ -250,8 +286,7 @@ export function SignUpPage() {
   const [params] = useSearchParams();
   const navigate = useNavigate();
   const qc = useQueryClient();
-  const [form, setForm] = useState({ firstName: "", lastName: "", email: "", password: "" });
-  const fe = useFieldErrors();
+  const form = useFormFields({ firstName: "", lastName: "", email: "", password: "" });
   const signup = useMutation({
     mutationFn: (body: z.output<typeof signupBody>) => api<User>("/auth/signup", { method: "POST", body }),
     onSuccess: (u) => {
@@ -259,14 +294,12 @@ export function SignUpPage() {
       qc.setQueryData(qk.me, u);
       navigate(safeNext(params.get("next") ?? "/orgs/new"), { replace: true });
     },
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) =>
-    setForm({ ...form, [k]: e.target.value });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(signupBody, { ...form, language: i18n.language === "es" ? "es" : "en" });
-    fe.setErrors(v.errors);
+    const v = validate(signupBody, { ...form.values, language: i18n.language === "es" ? "es" : "en" });
+    form.setErrors(v.errors);
     if (v.data) signup.mutate(v.data);
   };
   return (
@@ -275,55 +308,21 @@ export function SignUpPage() {
       subtitle={t("auth.signUpSubtitle")}
       footer={
         <>
-          {t("auth.haveAccount")}{" "}
-          <Link className="font-medium text-emerald-700 hover:underline" to="/signin">
-            {t("auth.signIn")}
-          </Link>
+          {t("auth.haveAccount")} <TextLink to="/signin">{t("auth.signIn")}</TextLink>
         </>
       }
     >
       <form onSubmit={submit} noValidate className="space-y-4">
-        <div className="grid gap-4 sm:grid-cols-2">
-          <TextField
-            label={t("auth.firstName")}
-            name="firstName"
-            autoComplete="given-name"
-            value={form.firstName}
-            onChange={set("firstName")}
-            error={fe.errors.firstName}
-          />
-          <TextField
-            label={t("auth.lastName")}
-            name="lastName"
-            autoComplete="family-name"
-            value={form.lastName}
-            onChange={set("lastName")}
-            error={fe.errors.lastName}
-          />
-        </div>
-        <TextField
-          label={t("auth.email")}
-          name="email"
-          type="email"
-          autoComplete="email"
-          value={form.email}
-          onChange={set("email")}
-          error={fe.errors.email}
+        <NameFields first={form.field("firstName")} last={form.field("lastName")} personal />
+        <TextField label={t("auth.email")} type="email" autoComplete="email" {...form.field("email")} />
+        <PasswordField kind="new" label={t("auth.password")} {...form.field("password")} />
+        <AuthSubmit
+          error={signup.error}
+          fieldErrors={form.errors}
+          pending={signup.isPending}
+          label={t("auth.signUp")}
+          pendingLabel={t("auth.signingUp")}
         />
-        <TextField
-          label={t("auth.password")}
-          name="password"
-          type="password"
-          autoComplete="new-password"
-          value={form.password}
-          onChange={set("password")}
-          error={fe.errors.password}
-          help={t("auth.passwordHint")}
-        />
-        <FormError error={signup.error && !Object.keys(fe.errors).length ? signup.error : null} />
-        <Button type="submit" className="w-full" disabled={signup.isPending}>
-          {signup.isPending ? t("auth.signingUp") : t("auth.signUp")}
-        </Button>
       </form>
     </AuthFrame>
   );
@@ -331,45 +330,29 @@ export function SignUpPage() {
 
 export function ForgotPasswordPage() {
   const { t } = useTranslation();
-  const [email, setEmail] = useState("");
-  const fe = useFieldErrors();
+  const form = useFormFields({ email: "" });
   const m = useMutation({
     mutationFn: (body: { email: string }) => api("/auth/password/forgot", { method: "POST", body }),
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(z.object({ email: emailSchema }), { email });
-    fe.setErrors(v.errors);
+    const v = validate(z.object({ email: emailSchema }), form.values);
+    form.setErrors(v.errors);
     if (v.data) m.mutate(v.data);
   };
   return (
     <AuthFrame
       title={t("auth.forgotTitle")}
       subtitle={t("auth.forgotSubtitle")}
-      footer={
-        <Link className="font-medium text-emerald-700 hover:underline" to="/signin">
-          {t("auth.backToSignIn")}
-        </Link>
-      }
+      footer={<TextLink to="/signin">{t("auth.backToSignIn")}</TextLink>}
     >
       {m.isSuccess ? (
-        <Notice tone="success">{t("auth.forgotSent", { email })}</Notice>
+        <Notice tone="success">{t("auth.forgotSent", { email: form.values.email })}</Notice>
       ) : (
         <form onSubmit={submit} noValidate className="space-y-4">
-          <TextField
-            label={t("auth.email")}
-            name="email"
-            type="email"
-            autoComplete="email"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            error={fe.errors.email}
-          />
-          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-          <Button type="submit" className="w-full" disabled={m.isPending}>
-            {t("auth.sendLink")}
-          </Button>
+          <TextField label={t("auth.email")} type="email" autoComplete="email" {...form.field("email")} />
+          <AuthSubmit error={m.error} fieldErrors={form.errors} pending={m.isPending} label={t("auth.sendLink")} />
         </form>
       )}
     </AuthFrame>
@@ -380,19 +363,18 @@ export function ResetPasswordPage() {
   const { t } = useTranslation();
   const [params] = useSearchParams();
   const token = params.get("token") ?? "";
-  const [password, setPassword] = useState("");
-  const [confirm, setConfirm] = useState("");
-  const fe = useFieldErrors();
+  const form = useFormFields({ password: "", confirm: "" });
   const m = useMutation({
     mutationFn: (body: { token: string; password: string }) => api("/auth/password/reset", { method: "POST", body }),
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
+    const { password, confirm } = form.values;
     const v = validate(z.object({ password: passwordSchema }), { password });
     const errors = { ...v.errors };
     if (!errors.password && password !== confirm) errors.confirm = t("validation.mismatch");
-    fe.setErrors(errors);
+    form.setErrors(errors);
     if (v.data && !errors.confirm) m.mutate({ token, password });
   };
   return (
@@ -400,37 +382,14 @@ export function ResetPasswordPage() {
       {!token ? (
         <Notice tone="warning">{t("auth.missingToken")}</Notice>
       ) : m.isSuccess ? (
-        <div className="space-y-4">
+        <AuthOutcome to="/signin" linkLabel={t("auth.backToSignIn")}>
           <Notice tone="success">{t("auth.resetDone")}</Notice>
-          <Link to="/signin" className="inline-block font-medium text-emerald-700 hover:underline">
-            {t("auth.backToSignIn")}
-          </Link>
-        </div>
+        </AuthOutcome>
       ) : (
         <form onSubmit={submit} noValidate className="space-y-4">
-          <TextField
-            label={t("auth.newPassword")}
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            error={fe.errors.password}
-            help={t("auth.passwordHint")}
-          />
-          <TextField
-            label={t("auth.confirmPassword")}
-            name="confirm"
-            type="password"
-            autoComplete="new-password"
-            value={confirm}
-            onChange={(e) => setConfirm(e.target.value)}
-            error={fe.errors.confirm}
-          />
-          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-          <Button type="submit" className="w-full" disabled={m.isPending}>
-            {t("auth.resetSubmit")}
-          </Button>
+          <PasswordField kind="new" label={t("auth.newPassword")} {...form.field("password")} />
+          <PasswordField kind="confirm" label={t("auth.confirmPassword")} {...form.field("confirm")} />
+          <AuthSubmit error={m.error} fieldErrors={form.errors} pending={m.isPending} label={t("auth.resetSubmit")} />
         </form>
       )}
     </AuthFrame>
@@ -459,22 +418,16 @@ export function VerifyEmailPage() {
         <Notice tone="warning">{t("auth.missingToken")}</Notice>
       ) : m.isPending || m.isIdle ? (
         <Spinner label={t("auth.verifying")} />
-      ) : m.isSuccess ? (
-        <div className="space-y-4">
-          <Notice tone="success">{t("auth.verified")}</Notice>
-          <Link to="/" className="inline-block font-medium text-emerald-700 hover:underline">
-            {t("auth.continueToApp")}
-          </Link>
-        </div>
       ) : (
-        <div className="space-y-4">
-          <Notice tone="warning">
-            {m.error instanceof ApiError && m.error.status === 0 ? t("common.networkError") : t("auth.verifyFailed")}
-          </Notice>
-          <Link to="/" className="inline-block font-medium text-emerald-700 hover:underline">
-            {t("auth.continueToApp")}
-          </Link>
-        </div>
+        <AuthOutcome to="/" linkLabel={t("auth.continueToApp")}>
+          {m.isSuccess ? (
+            <Notice tone="success">{t("auth.verified")}</Notice>
+          ) : (
+            <Notice tone="warning">
+              {m.error instanceof ApiError && m.error.status === 0 ? t("common.networkError") : t("auth.verifyFailed")}
+            </Notice>
+          )}
+        </AuthOutcome>
       )}
     </AuthFrame>
   );

@@ -2,19 +2,10 @@ import * as Tabs from "@radix-ui/react-tabs";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useSearchParams } from "react-router";
-import {
-  Button,
-  Card,
-  Chip,
-  cx,
-  ErrorState,
-  PageHeader,
-  SelectField,
-  Spinner,
-  TextField,
-} from "../../components/ui.js";
-import { OwnerBadge, RequirePermission, useOrgContext } from "../../layout.js";
+import { type Column, DataTable, LoadMore, QueryView, shownFrom, TabList, useTabParam } from "../../components/data.js";
+import { SelectField, TextField } from "../../components/fields.js";
+import { Button, buttonClass, Card, Chip, cx, ErrorState, PageHeader, Spinner } from "../../components/ui.js";
+import { OwnerBadge, useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
 import { roleName, useRoles } from "../../lib/session.js";
@@ -236,66 +227,46 @@ function ActivityLog() {
         </div>
       </form>
       <div className="flex flex-wrap justify-end gap-2">
-        <a
-          href={exportUrl("csv")}
-          download
-          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50"
-        >
-          {t("activity.exportCsv")}
-        </a>
-        <a
-          href={exportUrl("jsonl")}
-          download
-          className="rounded-lg border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium text-slate-800 shadow-sm hover:bg-slate-50"
-        >
-          {t("activity.exportJsonl")}
-        </a>
+        {(["csv", "jsonl"] as const).map((format) => (
+          <a key={format} href={exportUrl(format)} download className={buttonClass("secondary", "sm")}>
+            {t(format === "csv" ? "activity.exportCsv" : "activity.exportJsonl")}
+          </a>
+        ))}
       </div>
       <Card>
-        {log.isPending ? (
-          <Spinner />
-        ) : log.error ? (
-          <ErrorState error={log.error} onRetry={() => void log.refetch()} />
-        ) : !items.length ? (
-          <p className="py-6 text-center text-sm text-slate-500">{t("activity.empty")}</p>
-        ) : (
-          <ol className="divide-y divide-slate-100" aria-label={t("activity.tabLog")}>
-            {items.map((a) => (
-              <li key={a.id} className="flex flex-col gap-1 py-3 sm:flex-row sm:gap-4" data-testid="activity-row">
-                <time dateTime={a.at} className="w-40 shrink-0 text-xs text-slate-500">
-                  {formatDate(a.at)}
-                </time>
-                <div className="min-w-0 text-sm">
-                  <p>
-                    <span className="font-medium text-slate-900">{a.actor.name}</span>{" "}
-                    <span className="text-slate-600">{label(a.action)}</span>{" "}
-                    {a.target.label ? <span className="font-medium text-slate-900">{a.target.label}</span> : null}{" "}
-                    <code className="text-[11px] text-slate-400">{a.action}</code>
-                  </p>
-                  {a.changes && Object.keys(a.changes).length ? (
-                    <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
-                      {Object.entries(a.changes).map(([k, c]) => (
-                        <Change key={k} field={k} change={c} f={changeFormat} />
-                      ))}
-                    </ul>
-                  ) : null}
-                </div>
-              </li>
-            ))}
-          </ol>
-        )}
-        {log.hasNextPage ? (
-          <div className="flex justify-center pt-3">
-            <Button
-              variant="secondary"
-              size="sm"
-              onClick={() => void log.fetchNextPage()}
-              disabled={log.isFetchingNextPage}
-            >
-              {t("team.loadMore")}
-            </Button>
-          </div>
-        ) : null}
+        <QueryView query={log}>
+          {() =>
+            !items.length ? (
+              <p className="py-6 text-center text-sm text-slate-500">{t("activity.empty")}</p>
+            ) : (
+              <ol className="divide-y divide-slate-100" aria-label={t("activity.tabLog")}>
+                {items.map((a) => (
+                  <li key={a.id} className="flex flex-col gap-1 py-3 sm:flex-row sm:gap-4" data-testid="activity-row">
+                    <time dateTime={a.at} className="w-40 shrink-0 text-xs text-slate-500">
+                      {formatDate(a.at)}
+                    </time>
+                    <div className="min-w-0 text-sm">
+                      <p>
+                        <span className="font-medium text-slate-900">{a.actor.name}</span>{" "}
+                        <span className="text-slate-600">{label(a.action)}</span>{" "}
+                        {a.target.label ? <span className="font-medium text-slate-900">{a.target.label}</span> : null}{" "}
+                        <code className="text-[11px] text-slate-400">{a.action}</code>
+                      </p>
+                      {a.changes && Object.keys(a.changes).length ? (
+                        <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
+                          {Object.entries(a.changes).map(([k, c]) => (
+                            <Change key={k} field={k} change={c} f={changeFormat} />
+                          ))}
+                        </ul>
+                      ) : null}
+                    </div>
+                  </li>
+                ))}
+              </ol>
+            )
+          }
+        </QueryView>
+        <LoadMore query={log} />
       </Card>
     </div>
   );
@@ -304,55 +275,35 @@ function ActivityLog() {
 export function LoginAttemptsTable({ items }: { items: LoginAttempt[] }) {
   const { t } = useTranslation();
   if (!items.length) return <p className="py-6 text-center text-sm text-slate-500">{t("activity.loginsEmpty")}</p>;
+  const columns: Column[] = [
+    { key: "time", label: t("activity.colTime") },
+    ...(items[0]?.member ? [{ key: "member", label: t("activity.member") }] : []),
+    { key: "result", label: t("activity.colResult") },
+    { key: "ip", label: t("activity.colIp"), from: "sm" },
+    { key: "device", label: t("activity.colDevice"), from: "md" },
+    { key: "2fa", label: t("activity.col2fa") },
+  ];
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-5">
-      <table className="w-full text-left text-sm">
-        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-          <tr>
-            <th scope="col" className="px-4 py-2 font-medium sm:px-5">
-              {t("activity.colTime")}
-            </th>
-            {items[0]?.member ? (
-              <th scope="col" className="px-3 py-2 font-medium">
-                {t("activity.member")}
-              </th>
-            ) : null}
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("activity.colResult")}
-            </th>
-            <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
-              {t("activity.colIp")}
-            </th>
-            <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
-              {t("activity.colDevice")}
-            </th>
-            <th scope="col" className="px-3 py-2 font-medium">
-              {t("activity.col2fa")}
-            </th>
-          </tr>
-        </thead>
-        <tbody className="divide-y divide-slate-100">
-          {items.map((a) => (
-            <tr key={a.id}>
-              <td className="whitespace-nowrap px-4 py-2 text-slate-600 sm:px-5">{formatDate(a.at ?? a.createdAt)}</td>
-              {a.member ? <td className="px-3 py-2">{a.member.name}</td> : null}
-              <td className="px-3 py-2">
-                {a.success ? (
-                  <Chip tone="emerald">{t("activity.success")}</Chip>
-                ) : (
-                  <Chip tone="red">{a.failureReason ?? t("activity.failure")}</Chip>
-                )}
-              </td>
-              <td className="hidden px-3 py-2 text-slate-600 sm:table-cell">{a.ip ?? "—"}</td>
-              <td className="hidden max-w-xs truncate px-3 py-2 text-slate-600 md:table-cell" title={a.userAgent ?? ""}>
-                {a.userAgent ?? "—"}
-              </td>
-              <td className="px-3 py-2">{a.twoFactorUsed ? t("common.yes") : t("common.no")}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable columns={columns}>
+      {items.map((a) => (
+        <tr key={a.id}>
+          <td className="whitespace-nowrap px-4 py-2 text-slate-600 sm:px-5">{formatDate(a.at ?? a.createdAt)}</td>
+          {a.member ? <td className="px-3 py-2">{a.member.name}</td> : null}
+          <td className="px-3 py-2">
+            {a.success ? (
+              <Chip tone="emerald">{t("activity.success")}</Chip>
+            ) : (
+              <Chip tone="red">{a.failureReason ?? t("activity.failure")}</Chip>
+            )}
+          </td>
+          <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-600")}>{a.ip ?? "—"}</td>
+          <td className={cx(shownFrom("md"), "max-w-xs truncate px-3 py-2 text-slate-600")} title={a.userAgent ?? ""}>
+            {a.userAgent ?? "—"}
+          </td>
+          <td className="px-3 py-2">{a.twoFactorUsed ? t("common.yes") : t("common.no")}</td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -364,13 +315,7 @@ function LoginActivity() {
   });
   return (
     <Card>
-      {q.isPending ? (
-        <Spinner />
-      ) : q.error ? (
-        <ErrorState error={q.error} onRetry={() => void q.refetch()} />
-      ) : (
-        <LoginAttemptsTable items={q.data.items} />
-      )}
+      <QueryView query={q}>{(data) => <LoginAttemptsTable items={data.items} />}</QueryView>
     </Card>
   );
 }
@@ -404,80 +349,63 @@ function AccessReview() {
         </SelectField>
       </div>
       <Card>
-        <div className="-mx-4 overflow-x-auto sm:-mx-5">
-          <table className="w-full text-left text-sm">
-            <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th scope="col" className="px-4 py-2 font-medium sm:px-5">
-                  {t("team.colMember")}
-                </th>
-                <th scope="col" className="px-3 py-2 font-medium">
-                  {t("team.colRoles")}
-                </th>
-                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
-                  {t("activity.reviewPermissions")}
-                </th>
-                <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
-                  {t("activity.reviewLastSignIn")}
-                </th>
-                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
-                  {t("activity.reviewLastActive")}
-                </th>
-                <th scope="col" className="hidden px-3 py-2 font-medium sm:table-cell">
-                  {t("team.col2fa")}
-                </th>
+        <DataTable
+          columns={[
+            { key: "member", label: t("team.colMember") },
+            { key: "roles", label: t("team.colRoles") },
+            { key: "permissions", label: t("activity.reviewPermissions"), from: "sm" },
+            { key: "lastSignIn", label: t("activity.reviewLastSignIn"), from: "md" },
+            { key: "lastActive", label: t("activity.reviewLastActive"), from: "sm" },
+            { key: "2fa", label: t("team.col2fa"), from: "sm" },
+          ]}
+        >
+          {r.members.map((m) => {
+            const twoFa = m.twoFactorEnabled ? (
+              <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
+            ) : (
+              <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
+                {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
+              </Chip>
+            );
+            return (
+              <tr
+                key={m.memberId}
+                className={cx(m.inactive && "bg-amber-50")}
+                data-testid="review-row"
+                data-inactive={m.inactive}
+              >
+                <td className="px-4 py-2 sm:px-5">
+                  <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
+                    {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
+                    {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
+                  </p>
+                  <p className="text-xs text-slate-500">{m.email}</p>
+                  {/* Phone: the columns that do not fit, under the name. */}
+                  <p className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500 sm:hidden">
+                    <span>
+                      {t("activity.reviewLastActive")}: {relativeTime(m.lastActiveAt)}
+                    </span>
+                    <span>{t("team.col2fa")}:</span>
+                    {twoFa}
+                  </p>
+                </td>
+                <td className="px-3 py-2">
+                  <div className="flex flex-wrap gap-1">
+                    {m.roles.map((x) => (
+                      <Chip key={x.id}>{roleName(x)}</Chip>
+                    ))}
+                  </div>
+                </td>
+                <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-700")}>
+                  {m.permissionCount}/{r.permissionCatalogueSize}
+                </td>
+                <td className={cx(shownFrom("md"), "px-3 py-2 text-slate-600")}>{relativeTime(m.lastSignInAt)}</td>
+                <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-600")}>{relativeTime(m.lastActiveAt)}</td>
+                <td className={cx(shownFrom("sm"), "px-3 py-2")}>{twoFa}</td>
               </tr>
-            </thead>
-            <tbody className="divide-y divide-slate-100">
-              {r.members.map((m) => {
-                const twoFa = m.twoFactorEnabled ? (
-                  <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
-                ) : (
-                  <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
-                    {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
-                  </Chip>
-                );
-                return (
-                  <tr
-                    key={m.memberId}
-                    className={cx(m.inactive && "bg-amber-50")}
-                    data-testid="review-row"
-                    data-inactive={m.inactive}
-                  >
-                    <td className="px-4 py-2 sm:px-5">
-                      <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
-                        {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
-                        {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
-                      </p>
-                      <p className="text-xs text-slate-500">{m.email}</p>
-                      {/* Phone: the columns that do not fit, under the name. */}
-                      <p className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500 sm:hidden">
-                        <span>
-                          {t("activity.reviewLastActive")}: {relativeTime(m.lastActiveAt)}
-                        </span>
-                        <span>{t("team.col2fa")}:</span>
-                        {twoFa}
-                      </p>
-                    </td>
-                    <td className="px-3 py-2">
-                      <div className="flex flex-wrap gap-1">
-                        {m.roles.map((x) => (
-                          <Chip key={x.id}>{roleName(x)}</Chip>
-                        ))}
-                      </div>
-                    </td>
-                    <td className="hidden px-3 py-2 text-slate-700 sm:table-cell">
-                      {m.permissionCount}/{r.permissionCatalogueSize}
-                    </td>
-                    <td className="hidden px-3 py-2 text-slate-600 md:table-cell">{relativeTime(m.lastSignInAt)}</td>
-                    <td className="hidden px-3 py-2 text-slate-600 sm:table-cell">{relativeTime(m.lastActiveAt)}</td>
-                    <td className="hidden px-3 py-2 sm:table-cell">{twoFa}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          })}
+        </DataTable>
       </Card>
       {r.pendingInvitations.length ? (
         <Card title={t("activity.reviewPending")}>
@@ -502,26 +430,19 @@ function AccessReview() {
 
 export function ActivityPage() {
   const { t } = useTranslation();
-  const [params, setParams] = useSearchParams();
-  const tab = params.get("tab") ?? "log";
+  const [tab, setTab] = useTabParam("log");
   return (
-    <RequirePermission permission="audit:read">
+    <>
       <PageHeader title={t("activity.title")} subtitle={t("activity.subtitle")} />
-      <Tabs.Root value={tab} onValueChange={(v) => setParams({ tab: v }, { replace: true })}>
-        <Tabs.List
-          className="mb-4 flex gap-1 overflow-x-auto border-b border-slate-200"
-          aria-label={t("activity.title")}
-        >
-          {(["log", "logins", "review"] as const).map((v) => (
-            <Tabs.Trigger
-              key={v}
-              value={v}
-              className="-mb-px whitespace-nowrap border-b-2 border-transparent px-3 py-2 text-sm font-medium text-slate-600 hover:text-slate-900 data-[state=active]:border-emerald-600 data-[state=active]:text-emerald-800"
-            >
-              {t(v === "log" ? "activity.tabLog" : v === "logins" ? "activity.tabLogins" : "activity.tabReview")}
-            </Tabs.Trigger>
-          ))}
-        </Tabs.List>
+      <Tabs.Root value={tab} onValueChange={setTab}>
+        <TabList
+          label={t("activity.title")}
+          tabs={[
+            { value: "log", label: t("activity.tabLog") },
+            { value: "logins", label: t("activity.tabLogins") },
+            { value: "review", label: t("activity.tabReview") },
+          ]}
+        />
         <Tabs.Content value="log">
           <ActivityLog />
         </Tabs.Content>
@@ -532,6 +453,6 @@ export function ActivityPage() {
           <AccessReview />
         </Tabs.Content>
       </Tabs.Root>
-    </RequirePermission>
+    </>
   );
 }

@@ -2,19 +2,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
-import {
-  Button,
-  Card,
-  Checkbox,
-  ErrorState,
-  FormError,
-  PageHeader,
-  SelectField,
-  Spinner,
-  TextField,
-  toast,
-} from "../../components/ui.js";
-import { RequirePermission, useOrgContext } from "../../layout.js";
+import { Checkbox, SelectField, TextField } from "../../components/fields.js";
+import { Card, ErrorState, PageHeader, SaveRow, Spinner, toast } from "../../components/ui.js";
+import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { useFieldErrors, validate } from "../../lib/forms.js";
 import { LANGUAGES } from "../../lib/i18n.js";
@@ -30,14 +20,6 @@ const orgBody = z.object({
 });
 
 export function OrganizationPage() {
-  return (
-    <RequirePermission permission="org:update">
-      <OrganizationSettings />
-    </RequirePermission>
-  );
-}
-
-function OrganizationSettings() {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
   const qc = useQueryClient();
@@ -153,12 +135,7 @@ function OrganizationSettings() {
             description={t("orgSettings.requireTwoFactorHelp")}
           />
         </Card>
-        <FormError error={save.error && !Object.keys(fe.errors).length ? save.error : null} />
-        <div className="flex justify-end">
-          <Button type="submit" disabled={save.isPending}>
-            {save.isPending ? t("common.saving") : t("common.save")}
-          </Button>
-        </div>
+        <SaveRow error={save.error} fieldErrors={fe.errors} pending={save.isPending} />
       </form>
     </div>
   );

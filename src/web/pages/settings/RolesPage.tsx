@@ -3,34 +3,25 @@ import { type FormEvent, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { CATALOGUE, PERMISSION_GROUPS } from "../../../shared/permissions.js";
+import { Checkbox, FieldError, SelectField, TextField } from "../../components/fields.js";
 import {
   Button,
   Card,
-  Checkbox,
   Chip,
   Confirm,
+  DialogActions,
   ErrorState,
   FormError,
   Modal,
   PageHeader,
-  SelectField,
   Spinner,
-  TextField,
   toast,
 } from "../../components/ui.js";
-import { RequirePermission, useOrgContext } from "../../layout.js";
+import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
-import { useFieldErrors, validate } from "../../lib/forms.js";
+import { useFormFields, validate } from "../../lib/forms.js";
 import { qk, roleName, useRoles } from "../../lib/session.js";
 import { isSystemRole, type Role } from "../../lib/types.js";
-
-export function RolesPage() {
-  return (
-    <RequirePermission permission="roles:read">
-      <Roles />
-    </RequirePermission>
-  );
-}
 
 const roleBody = z.object({
   name: z.string().trim().min(1).max(60),
@@ -118,17 +109,14 @@ function RoleEditor({
   const { t } = useTranslation();
   const { orgId, me } = useOrgContext();
   const qc = useQueryClient();
-  const [name, setName] = useState("");
-  const [description, setDescription] = useState("");
+  const form = useFormFields({ name: "", description: "" });
   const [permissions, setPermissions] = useState<string[]>([]);
-  const fe = useFieldErrors();
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset on open
   useEffect(() => {
     if (open) {
-      setName(role?.name ?? "");
-      setDescription(role?.description ?? "");
+      form.setValues({ name: role?.name ?? "", description: role?.description ?? "" });
       setPermissions(role?.permissions ?? []);
-      fe.clear();
+      form.clear();
     }
   }, [open, role]);
   const m = useMutation({
@@ -142,32 +130,20 @@ function RoleEditor({
       void qc.invalidateQueries({ queryKey: qk.orgMe(orgId) });
       onOpenChange(false);
     },
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(roleBody, { name, description, permissions });
-    fe.setErrors(v.errors);
+    const v = validate(roleBody, { ...form.values, permissions });
+    form.setErrors(v.errors);
     if (v.data) m.mutate(v.data);
   };
   return (
     <Modal open={open} onOpenChange={onOpenChange} title={role ? t("roles.editTitle") : t("roles.createTitle")} wide>
       <form onSubmit={submit} noValidate className="space-y-4">
         <div className="grid gap-4 sm:grid-cols-2">
-          <TextField
-            label={t("roles.name")}
-            name="name"
-            value={name}
-            onChange={(e) => setName(e.target.value)}
-            error={fe.errors.name}
-          />
-          <TextField
-            label={t("roles.description")}
-            name="description"
-            value={description}
-            onChange={(e) => setDescription(e.target.value)}
-            error={fe.errors.description}
-          />
+          <TextField label={t("roles.name")} {...form.field("name")} />
+          <TextField label={t("roles.description")} {...form.field("description")} />
         </div>
         <div>
           <h3 className="mb-1 text-sm font-medium text-slate-700">
@@ -176,17 +152,14 @@ function RoleEditor({
           </h3>
           {!me.isOwner ? <p className="mb-2 text-xs text-slate-500">{t("roles.cannotGrant")}</p> : null}
           <PermissionMatrix value={permissions} onChange={setPermissions} />
-          {fe.errors.permissions ? <p className="mt-1 text-sm text-red-600">{fe.errors.permissions}</p> : null}
+          <FieldError error={form.errors.permissions} />
         </div>
-        <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={() => onOpenChange(false)}>
-            {t("common.cancel")}
-          </Button>
-          <Button type="submit" disabled={m.isPending}>
-            {m.isPending ? t("common.saving") : role ? t("common.save") : t("roles.create")}
-          </Button>
-        </div>
+        <FormError error={m.error} fieldErrors={form.errors} />
+        <DialogActions
+          onCancel={() => onOpenChange(false)}
+          pending={m.isPending}
+          submitLabel={m.isPending ? t("common.saving") : role ? t("common.save") : t("roles.create")}
+        />
       </form>
     </Modal>
   );
@@ -241,7 +214,7 @@ function RoleRow({
   );
 }
 
-function Roles() {
+export function RolesPage() {
   const { t } = useTranslation();
   const { orgId, can } = useOrgContext();
   const qc = useQueryClient();

@@ -2,21 +2,23 @@ import * as Menu from "@radix-ui/react-dropdown-menu";
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { DataTable, LoadMore, QueryView, shownFrom } from "../../components/data.js";
+import { SelectField, TextField } from "../../components/fields.js";
+import { MenuAction, MenuPanel } from "../../components/menu.js";
 import {
   Avatar,
   Button,
   Card,
   Chip,
   Confirm,
+  cx,
   ErrorState,
   PageHeader,
-  SelectField,
   Spinner,
-  TextField,
   toast,
   useDebounced,
 } from "../../components/ui.js";
-import { OwnerBadge, RequirePermission, useOrgContext } from "../../layout.js";
+import { OwnerBadge, useOrgContext } from "../../layout.js";
 import { api, itemsOf } from "../../lib/api.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
 import { qk, roleName, useMe, useRoles } from "../../lib/session.js";
@@ -36,14 +38,6 @@ function sortMembers(list: Member[], sort: Sort): Member[] {
 }
 
 export function TeamPage() {
-  return (
-    <RequirePermission permission="members:read">
-      <Team />
-    </RequirePermission>
-  );
-}
-
-function Team() {
   const { t } = useTranslation();
   const { orgId, org, me: membership, can } = useOrgContext();
   const me = useMe();
@@ -191,190 +185,147 @@ function Team() {
         ) : !list.length ? (
           <p className="py-8 text-center text-sm text-slate-500">{t("team.noMembers")}</p>
         ) : (
-          <div className="-mx-4 overflow-x-auto sm:-mx-5">
-            <table className="w-full text-left text-sm" aria-label={t("team.title")}>
-              <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th scope="col" className="px-4 py-2 font-medium sm:px-5">
-                    {t("team.colMember")}
-                  </th>
-                  <th scope="col" className="px-3 py-2 font-medium">
-                    {t("team.colRoles")}
-                  </th>
-                  <th scope="col" className="hidden px-3 py-2 font-medium md:table-cell">
-                    {t("team.col2fa")}
-                  </th>
-                  <th scope="col" className="hidden px-3 py-2 font-medium lg:table-cell">
-                    {t("team.colLastActive")}
-                  </th>
-                  <th scope="col" className="hidden px-3 py-2 font-medium xl:table-cell">
-                    {t("team.colJoined")}
-                  </th>
-                  <th scope="col" className="px-3 py-2 text-right font-medium">
-                    <span className="sr-only">{t("common.actions")}</span>
-                  </th>
+          <DataTable
+            label={t("team.title")}
+            columns={[
+              { key: "member", label: t("team.colMember") },
+              { key: "roles", label: t("team.colRoles") },
+              { key: "2fa", label: t("team.col2fa"), from: "md" },
+              { key: "lastActive", label: t("team.colLastActive"), from: "lg" },
+              { key: "joined", label: t("team.colJoined"), from: "xl" },
+              { key: "actions", label: t("common.actions"), srOnly: true, align: "right" },
+            ]}
+          >
+            {list.map((m) => {
+              const name = fullName(m);
+              const isSelf = m.userId === myUserId;
+              const canEdit = can("members:update") && !m.isOwner;
+              const canRemove = can("members:remove") && !m.isOwner && !isSelf;
+              return (
+                <tr key={m.memberId} data-testid="member-row" data-email={m.email}>
+                  <td className="px-4 py-3 sm:px-5">
+                    <div className="flex items-center gap-3">
+                      <Avatar name={name} url={m.pictureUrl} />
+                      <div className="min-w-0">
+                        <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
+                          <span className="truncate">{name}</span>
+                          {isSelf ? (
+                            <span className="text-xs font-normal text-slate-500">({t("common.you")})</span>
+                          ) : null}
+                          {m.isOwner ? <OwnerBadge /> : null}
+                        </p>
+                        <p className="truncate text-xs text-slate-500">{m.email}</p>
+                      </div>
+                    </div>
+                  </td>
+                  <td className="px-3 py-3">
+                    <div className="flex flex-wrap gap-1" data-testid="member-roles">
+                      {refs(m).map((r) => (
+                        <Chip key={r.id} tone="emerald">
+                          {roleName(r)}
+                        </Chip>
+                      ))}
+                      {!roleIdsOf(m).length && !m.isOwner ? <Chip>{t("team.noRolesChip")}</Chip> : null}
+                    </div>
+                  </td>
+                  <td className={cx(shownFrom("md"), "px-3 py-3")}>
+                    {m.twoFactorEnabled ? (
+                      <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
+                    ) : (
+                      <Chip tone="amber">{t("team.twoFaOff")}</Chip>
+                    )}
+                  </td>
+                  <td className={cx(shownFrom("lg"), "px-3 py-3 text-slate-600")}>{relativeTime(m.lastActiveAt)}</td>
+                  <td className={cx(shownFrom("xl"), "px-3 py-3 text-slate-600")}>
+                    {formatDate(m.joinedAt ?? m.createdAt, false)}
+                  </td>
+                  <td className="px-3 py-3 text-right">
+                    {canEdit || canRemove ? (
+                      <Menu.Root>
+                        <Menu.Trigger asChild>
+                          <Button variant="ghost" size="sm" aria-label={t("team.memberActions", { name })}>
+                            <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
+                              <circle cx="4" cy="10" r="1.6" fill="currentColor" />
+                              <circle cx="10" cy="10" r="1.6" fill="currentColor" />
+                              <circle cx="16" cy="10" r="1.6" fill="currentColor" />
+                            </svg>
+                          </Button>
+                        </Menu.Trigger>
+                        <MenuPanel align="end" narrow>
+                          {canEdit ? <MenuAction onSelect={() => setEditing(m)}>{t("common.edit")}</MenuAction> : null}
+                          {canRemove ? (
+                            <MenuAction danger onSelect={() => setRemoving(m)}>
+                              {t("common.remove")}
+                            </MenuAction>
+                          ) : null}
+                        </MenuPanel>
+                      </Menu.Root>
+                    ) : null}
+                  </td>
                 </tr>
-              </thead>
-              <tbody className="divide-y divide-slate-100">
-                {list.map((m) => {
-                  const name = fullName(m);
-                  const isSelf = m.userId === myUserId;
-                  const canEdit = can("members:update") && !m.isOwner;
-                  const canRemove = can("members:remove") && !m.isOwner && !isSelf;
-                  return (
-                    <tr key={m.memberId} data-testid="member-row" data-email={m.email}>
-                      <td className="px-4 py-3 sm:px-5">
-                        <div className="flex items-center gap-3">
-                          <Avatar name={name} url={m.pictureUrl} />
-                          <div className="min-w-0">
-                            <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
-                              <span className="truncate">{name}</span>
-                              {isSelf ? (
-                                <span className="text-xs font-normal text-slate-500">({t("common.you")})</span>
-                              ) : null}
-                              {m.isOwner ? <OwnerBadge /> : null}
-                            </p>
-                            <p className="truncate text-xs text-slate-500">{m.email}</p>
-                          </div>
-                        </div>
-                      </td>
-                      <td className="px-3 py-3">
-                        <div className="flex flex-wrap gap-1" data-testid="member-roles">
-                          {refs(m).map((r) => (
-                            <Chip key={r.id} tone="emerald">
-                              {roleName(r)}
-                            </Chip>
-                          ))}
-                          {!roleIdsOf(m).length && !m.isOwner ? <Chip>{t("team.noRolesChip")}</Chip> : null}
-                        </div>
-                      </td>
-                      <td className="hidden px-3 py-3 md:table-cell">
-                        {m.twoFactorEnabled ? (
-                          <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
-                        ) : (
-                          <Chip tone="amber">{t("team.twoFaOff")}</Chip>
-                        )}
-                      </td>
-                      <td className="hidden px-3 py-3 text-slate-600 lg:table-cell">{relativeTime(m.lastActiveAt)}</td>
-                      <td className="hidden px-3 py-3 text-slate-600 xl:table-cell">
-                        {formatDate(m.joinedAt ?? m.createdAt, false)}
-                      </td>
-                      <td className="px-3 py-3 text-right">
-                        {canEdit || canRemove ? (
-                          <Menu.Root>
-                            <Menu.Trigger asChild>
-                              <Button variant="ghost" size="sm" aria-label={t("team.memberActions", { name })}>
-                                <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
-                                  <circle cx="4" cy="10" r="1.6" fill="currentColor" />
-                                  <circle cx="10" cy="10" r="1.6" fill="currentColor" />
-                                  <circle cx="16" cy="10" r="1.6" fill="currentColor" />
-                                </svg>
-                              </Button>
-                            </Menu.Trigger>
-                            <Menu.Portal>
-                              <Menu.Content
-                                align="end"
-                                sideOffset={4}
-                                className="z-50 min-w-40 rounded-xl border border-slate-200 bg-white p-1 shadow-lg"
-                              >
-                                {canEdit ? (
-                                  <Menu.Item
-                                    onSelect={() => setEditing(m)}
-                                    className="cursor-pointer rounded-md px-2 py-1.5 text-sm outline-none data-[highlighted]:bg-slate-100"
-                                  >
-                                    {t("common.edit")}
-                                  </Menu.Item>
-                                ) : null}
-                                {canRemove ? (
-                                  <Menu.Item
-                                    onSelect={() => setRemoving(m)}
-                                    className="cursor-pointer rounded-md px-2 py-1.5 text-sm text-red-700 outline-none data-[highlighted]:bg-red-50"
-                                  >
-                                    {t("common.remove")}
-                                  </Menu.Item>
-                                ) : null}
-                              </Menu.Content>
-                            </Menu.Portal>
-                          </Menu.Root>
-                        ) : null}
-                      </td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
-          </div>
+              );
+            })}
+          </DataTable>
         )}
-        {members.hasNextPage ? (
-          <div className="flex justify-center border-t border-slate-100 pt-3">
-            <Button
-              variant="secondary"
-              size="sm"
-              onClick={() => void members.fetchNextPage()}
-              disabled={members.isFetchingNextPage}
-            >
-              {members.isFetchingNextPage ? t("common.loading") : t("team.loadMore")}
-            </Button>
-          </div>
-        ) : null}
+        <LoadMore query={members} />
       </Card>
 
       <Card title={t("team.pendingTitle")} className="mt-6">
-        {invitations.isPending ? (
-          <Spinner />
-        ) : invitations.error ? (
-          <ErrorState error={invitations.error} onRetry={() => void invitations.refetch()} />
-        ) : !pending.length ? (
-          <p className="text-sm text-slate-500">{t("team.pendingEmpty")}</p>
-        ) : (
-          <ul className="divide-y divide-slate-100" aria-label={t("team.pendingTitle")}>
-            {pending.map((i) => {
-              const expired = (i.state ?? i.status) === "expired" || new Date(i.expiresAt).getTime() < Date.now();
-              return (
-                <li
-                  key={i.id}
-                  className="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between"
-                  data-testid="invitation-row"
-                  data-email={i.email}
-                >
-                  <div className="min-w-0">
-                    <p className="font-medium text-slate-900">
-                      {fullName(i) || i.email} <span className="font-normal text-slate-500">· {i.email}</span>
-                    </p>
-                    <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
-                      {refs(i).map((r) => (
-                        <Chip key={r.id}>{roleName(r)}</Chip>
-                      ))}
-                      {expired ? (
-                        <Chip tone="red">{t("team.expired")}</Chip>
-                      ) : (
-                        <span>{t("team.expiresOn", { date: formatDate(i.expiresAt, false) })}</span>
-                      )}
-                      {i.invitedBy?.name || i.invitedByName ? (
-                        <span>· {t("team.invitedBy", { name: i.invitedBy?.name ?? i.invitedByName })}</span>
+        <QueryView query={invitations}>
+          {() =>
+            !pending.length ? (
+              <p className="text-sm text-slate-500">{t("team.pendingEmpty")}</p>
+            ) : (
+              <ul className="divide-y divide-slate-100" aria-label={t("team.pendingTitle")}>
+                {pending.map((i) => {
+                  const expired = (i.state ?? i.status) === "expired" || new Date(i.expiresAt).getTime() < Date.now();
+                  return (
+                    <li
+                      key={i.id}
+                      className="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between"
+                      data-testid="invitation-row"
+                      data-email={i.email}
+                    >
+                      <div className="min-w-0">
+                        <p className="font-medium text-slate-900">
+                          {fullName(i) || i.email} <span className="font-normal text-slate-500">· {i.email}</span>
+                        </p>
+                        <div className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500">
+                          {refs(i).map((r) => (
+                            <Chip key={r.id}>{roleName(r)}</Chip>
+                          ))}
+                          {expired ? (
+                            <Chip tone="red">{t("team.expired")}</Chip>
+                          ) : (
+                            <span>{t("team.expiresOn", { date: formatDate(i.expiresAt, false) })}</span>
+                          )}
+                          {i.invitedBy?.name || i.invitedByName ? (
+                            <span>· {t("team.invitedBy", { name: i.invitedBy?.name ?? i.invitedByName })}</span>
+                          ) : null}
+                        </div>
+                      </div>
+                      {canInvite ? (
+                        <div className="flex shrink-0 gap-2">
+                          <Button
+                            variant="secondary"
+                            size="sm"
+                            onClick={() => resend.mutate(i)}
+                            disabled={resend.isPending && resend.variables?.id === i.id}
+                          >
+                            {t("team.resend")}
+                          </Button>
+                          <Button variant="ghost" size="sm" className="text-red-700" onClick={() => setRevoking(i)}>
+                            {t("team.revoke")}
+                          </Button>
+                        </div>
                       ) : null}
-                    </div>
-                  </div>
-                  {canInvite ? (
-                    <div className="flex shrink-0 gap-2">
-                      <Button
-                        variant="secondary"
-                        size="sm"
-                        onClick={() => resend.mutate(i)}
-                        disabled={resend.isPending && resend.variables?.id === i.id}
-                      >
-                        {t("team.resend")}
-                      </Button>
-                      <Button variant="ghost" size="sm" className="text-red-700" onClick={() => setRevoking(i)}>
-                        {t("team.revoke")}
-                      </Button>
-                    </div>
-                  ) : null}
-                </li>
-              );
-            })}
-          </ul>
-        )}
+                    </li>
+                  );
+                })}
+              </ul>
+            )
+          }
+        </QueryView>
       </Card>
 
       {canInvite ? <InviteDialog open={inviteOpen} onOpenChange={setInviteOpen} /> : null}

@@ -6,20 +6,19 @@ import { PermissionSet, QUICK_ROLE_PICKER, SYSTEM_ROLES } from "../../../shared/
 import { nameSchema } from "../../../shared/schemas/common.js";
 import { inviteBody as sharedInviteBody } from "../../../shared/schemas/invitations.js";
 import {
-  Button,
   Checkbox,
-  Chip,
-  cx,
-  FormError,
-  Modal,
+  CodeField,
+  FieldError,
+  NameFields,
+  PasswordField,
   SelectField,
   TextArea,
   TextField,
-  toast,
-} from "../../components/ui.js";
+} from "../../components/fields.js";
+import { Chip, cx, DialogActions, FormError, Modal, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { ApiError, api } from "../../lib/api.js";
-import { useFieldErrors, validate } from "../../lib/forms.js";
+import { useFieldErrors, useFormFields, validate } from "../../lib/forms.js";
 import { qk, roleName, useMe, useRoles } from "../../lib/session.js";
 import { fullName, isSystemRole, type Member, type Role, roleIdsOf } from "../../lib/types.js";
 
@@ -99,17 +98,16 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
   const { orgId, org } = useOrgContext();
   const qc = useQueryClient();
   const { roles } = useGrantableRoles();
-  const [form, setForm] = useState({ firstName: "", lastName: "", email: "" });
+  const form = useFormFields({ firstName: "", lastName: "", email: "" });
   const [roleIds, setRoleIds] = useState<string[]>(["operator"]);
-  const fe = useFieldErrors();
   const quick = QUICK_ROLE_PICKER.filter((q) => roles.some((r) => r.id === q.roleId));
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset on open only
   useEffect(() => {
     if (open) {
-      setForm({ firstName: "", lastName: "", email: "" });
+      form.setValues({ firstName: "", lastName: "", email: "" });
       setRoleIds([QUICK_ROLE_PICKER[0]!.roleId]); // the most restrictive role, as the KWIC guide advises
-      fe.clear();
+      form.clear();
     }
   }, [open]);
 
@@ -121,9 +119,9 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
       onOpenChange(false);
     },
     onError: (e) => {
-      if (fe.fromServer(e)) return;
+      if (form.fromServer(e)) return;
       if (e instanceof ApiError && e.status === 409) {
-        fe.setErrors({
+        form.setErrors({
           email: /invit/.test(e.code)
             ? t("team.alreadyInvited")
             : /member/.test(e.code)
@@ -135,12 +133,10 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(inviteBody, { ...form, roleIds });
-    fe.setErrors(v.errors);
+    const v = validate(inviteBody, { ...form.values, roleIds });
+    form.setErrors(v.errors);
     if (v.data) m.mutate(v.data);
   };
-  const set = (k: keyof typeof form) => (e: React.ChangeEvent<HTMLInputElement>) =>
-    setForm({ ...form, [k]: e.target.value });
   return (
     <Modal
       open={open}
@@ -151,37 +147,15 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
     >
       <form onSubmit={submit} noValidate className="grid gap-5 md:grid-cols-2">
         <div className="space-y-4">
-          <div className="grid gap-4 sm:grid-cols-2">
-            <TextField
-              label={t("auth.firstName")}
-              name="firstName"
-              value={form.firstName}
-              onChange={set("firstName")}
-              error={fe.errors.firstName}
-            />
-            <TextField
-              label={t("auth.lastName")}
-              name="lastName"
-              value={form.lastName}
-              onChange={set("lastName")}
-              error={fe.errors.lastName}
-            />
-          </div>
-          <TextField
-            label={t("auth.email")}
-            name="email"
-            type="email"
-            value={form.email}
-            onChange={set("email")}
-            error={fe.errors.email}
-          />
+          <NameFields first={form.field("firstName")} last={form.field("lastName")} />
+          <TextField label={t("auth.email")} type="email" {...form.field("email")} />
           <fieldset>
             <legend className="mb-1 text-sm font-medium text-slate-700">
               {t("team.rolesLabel")} <span className="font-normal text-slate-400">({t("common.optional")})</span>
             </legend>
             <p className="mb-2 text-xs text-slate-500">{t("team.rolesHelp")}</p>
             <RoleChecklist roles={roles} value={roleIds} onChange={setRoleIds} />
-            {fe.errors.roleIds ? <p className="mt-1 text-sm text-red-600">{fe.errors.roleIds}</p> : null}
+            <FieldError error={form.errors.roleIds} />
           </fieldset>
         </div>
         <aside className="rounded-xl bg-emerald-50/60 p-4" aria-labelledby="quick-picker-title">
@@ -214,15 +188,12 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
           </ul>
         </aside>
         <div className="flex flex-col gap-3 md:col-span-2">
-          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-          <div className="flex justify-end gap-2">
-            <Button variant="secondary" onClick={() => onOpenChange(false)}>
-              {t("common.cancel")}
-            </Button>
-            <Button type="submit" disabled={m.isPending}>
-              {m.isPending ? t("team.sending") : t("team.sendInvite")}
-            </Button>
-          </div>
+          <FormError error={m.error} fieldErrors={form.errors} />
+          <DialogActions
+            onCancel={() => onOpenChange(false)}
+            pending={m.isPending}
+            submitLabel={m.isPending ? t("team.sending") : t("team.sendInvite")}
+          />
         </div>
       </form>
     </Modal>
@@ -237,16 +208,15 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
   const me = useMe();
   const qc = useQueryClient();
   const { roles } = useGrantableRoles();
-  const [form, setForm] = useState({ firstName: "", lastName: "" });
+  const form = useFormFields({ firstName: "", lastName: "" });
   const [roleIds, setRoleIds] = useState<string[]>([]);
-  const fe = useFieldErrors();
   const isSelf = Boolean(member && me.data && member.userId === me.data.id);
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset per member
   useEffect(() => {
     if (member) {
-      setForm({ firstName: member.firstName, lastName: member.lastName });
+      form.setValues({ firstName: member.firstName, lastName: member.lastName });
       setRoleIds(roleIdsOf(member));
-      fe.clear();
+      form.clear();
     }
   }, [member]);
   // Roles the member holds that the editor could not grant stay visible (and kept).
@@ -266,12 +236,12 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
       void qc.invalidateQueries({ queryKey: qk.roles(orgId) });
       onClose();
     },
-    onError: (e) => fe.fromServer(e),
+    onError: (e) => form.fromServer(e),
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(editBody, form);
-    fe.setErrors(v.errors);
+    const v = validate(editBody, form.values);
+    form.setErrors(v.errors);
     if (v.data) m.mutate(isSelf ? v.data : { ...v.data, roleIds });
   };
   return (
@@ -284,35 +254,21 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
     >
       {member ? (
         <form onSubmit={submit} noValidate className="space-y-4">
-          <TextField
-            label={t("auth.firstName")}
-            name="firstName"
-            value={form.firstName}
-            onChange={(e) => setForm({ ...form, firstName: e.target.value })}
-            error={fe.errors.firstName}
-          />
-          <TextField
-            label={t("auth.lastName")}
-            name="lastName"
-            value={form.lastName}
-            onChange={(e) => setForm({ ...form, lastName: e.target.value })}
-            error={fe.errors.lastName}
-          />
+          <NameFields first={form.field("firstName")} last={form.field("lastName")} stacked />
           <TextField label={t("auth.email")} name="email" value={member.email} readOnly disabled />
           <fieldset>
             <legend className="mb-2 text-sm font-medium text-slate-700">{t("team.rolesLabel")}</legend>
             {isSelf ? <p className="mb-2 text-xs text-amber-700">{t("team.editSelf")}</p> : null}
             <RoleChecklist roles={shown} value={roleIds} onChange={setRoleIds} disabled={isSelf} />
-            {fe.errors.roleIds ? <p className="mt-1 text-sm text-red-600">{fe.errors.roleIds}</p> : null}
+            <FieldError error={form.errors.roleIds} />
           </fieldset>
-          <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-          <div className="flex justify-end gap-2 pt-2">
-            <Button variant="secondary" onClick={onClose}>
-              {t("common.cancel")}
-            </Button>
-            <Button type="submit" disabled={m.isPending}>
-              {m.isPending ? t("common.saving") : t("common.save")}
-            </Button>
+          <FormError error={m.error} fieldErrors={form.errors} />
+          <div className="pt-2">
+            <DialogActions
+              onCancel={onClose}
+              pending={m.isPending}
+              submitLabel={m.isPending ? t("common.saving") : t("common.save")}
+            />
           </div>
         </form>
       ) : null}
@@ -453,14 +409,14 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
           </ul>
         ) : null}
         <FormError error={m.error} />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={() => onOpenChange(false)}>
-            {t("common.close")}
-          </Button>
-          <Button disabled={!rows.length || rows.length > 100 || m.isPending} onClick={() => m.mutate()}>
-            {m.isPending ? t("team.sending") : t("team.importSubmit")}
-          </Button>
-        </div>
+        <DialogActions
+          onCancel={() => onOpenChange(false)}
+          cancelLabel={t("common.close")}
+          onSubmit={() => m.mutate()}
+          pending={m.isPending}
+          disabled={!rows.length || rows.length > 100}
+          submitLabel={m.isPending ? t("team.sending") : t("team.importSubmit")}
+        />
       </div>
     </Modal>
   );
@@ -539,33 +495,23 @@ export function TransferOwnershipDialog({
             </option>
           ))}
         </SelectField>
-        <TextField
+        <PasswordField
+          kind="current"
           label={t("profile.currentPassword")}
-          type="password"
-          autoComplete="current-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}
           error={fe.errors.password}
         />
         {needsCode ? (
-          <TextField
-            label={t("auth.code")}
-            inputMode="numeric"
-            autoComplete="one-time-code"
-            value={code}
-            onChange={(e) => setCode(e.target.value.trim())}
-            error={fe.errors.code}
-          />
+          <CodeField value={code} onChange={(e) => setCode(e.target.value.trim())} error={fe.errors.code} />
         ) : null}
-        <FormError error={m.error && !Object.keys(fe.errors).length ? m.error : null} />
-        <div className="flex justify-end gap-2">
-          <Button variant="secondary" onClick={() => onOpenChange(false)}>
-            {t("common.cancel")}
-          </Button>
-          <Button type="submit" variant="danger" disabled={m.isPending}>
-            {t("team.transferSubmit")}
-          </Button>
-        </div>
+        <FormError error={m.error} fieldErrors={fe.errors} />
+        <DialogActions
+          onCancel={() => onOpenChange(false)}
+          pending={m.isPending}
+          danger
+          submitLabel={t("team.transferSubmit")}
+        />
       </form>
     </Modal>
   );

@@ -1,0 +1,86 @@
+import * as Menu from "@radix-ui/react-dropdown-menu";
+import type { ReactNode } from "react";
+import { Link } from "react-router";
+import { cx } from "./ui.js";
+
+const itemClass = "block rounded-md px-2 py-1.5 text-sm outline-none";
+
+/** The button that opens a dropdown menu; `label` names it for screen readers. */
+export function MenuButton({ label, className, children }: { label: string; className: string; children: ReactNode }) {
+  return (
+    <Menu.Trigger asChild>
+      <button
+        type="button"
+        aria-label={label}
+        className={cx("flex items-center gap-2 focus-visible:outline-2 focus-visible:outline-emerald-600", className)}
+      >
+        {children}
+      </button>
+    </Menu.Trigger>
+  );
+}
+
+/** A dropdown menu's panel, portalled, under its trigger. */
+export function MenuPanel({
+  align,
+  narrow = false,
+  children,
+}: {
+  align: "start" | "end";
+  narrow?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <Menu.Portal>
+      <Menu.Content
+        align={align}
+        sideOffset={narrow ? 4 : 6}
+        className={cx(
+          "z-50 rounded-xl border border-slate-200 bg-white p-1 shadow-lg",
+          narrow ? "min-w-40" : "min-w-56",
+        )}
+      >
+        {children}
+      </Menu.Content>
+    </Menu.Portal>
+  );
+}
+
+/** A menu entry that navigates. */
+export function MenuLink({ to, className, children }: { to: string; className?: string; children: ReactNode }) {
+  return (
+    <Menu.Item asChild>
+      <Link to={to} className={cx(itemClass, "data-[highlighted]:bg-slate-100", className ?? "text-slate-800")}>
+        {children}
+      </Link>
+    </Menu.Item>
+  );
+}
+
+/** A menu entry that does something; `danger` for the destructive ones. */
+export function MenuAction({
+  onSelect,
+  danger = false,
+  children,
+}: {
+  onSelect: () => void;
+  danger?: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <Menu.Item
+      onSelect={onSelect}
+      className={cx(
+        itemClass,
+        "cursor-pointer",
+        danger ? "text-red-700 data-[highlighted]:bg-red-50" : "text-slate-800 data-[highlighted]:bg-slate-100",
+      )}
+    >
+      {children}
+    </Menu.Item>
+  );
+}
+
+export function MenuSeparator() {
+  return <Menu.Separator className="my-1 h-px bg-slate-100" />;
+}
