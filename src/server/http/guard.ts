@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { resolveSession, SESSION_COOKIE } from "../modules/auth/sessions.js";
+import { SESSION_COOKIE } from "../modules/auth/sessions.js";
 import { loadMember, touchMemberActivity } from "../modules/members/load-member.js";
 import { describeAccess } from "./access.js";
+import { type Caller, resolveCaller } from "./caller.js";
 import { forbidden, notFound, unauthorized } from "./problem.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -22,12 +23,16 @@ function sessionToken(request: FastifyRequest): { token: string; viaCookie: bool
 
 /**
  * The single enforcement point of authentication, CSRF and authorization.
- * onRequest: who is calling (session), CSRF, 401 for non-public routes.
- * preHandler (after validation, so `:orgId` is a UUID): membership and permissions.
+ * onRequest: who is calling (session, and on member routes the membership of the path's
+ * `:orgId` in the same query), CSRF, 401 for non-public routes.
+ * preHandler (after validation, so a bad `:orgId` or body answers 400 first): 404/403.
  */
 export function installGuard(app: FastifyInstance): void {
   const { config, db } = app.ctx;
   const appOrigin = new URL(config.appUrl).origin;
+
+  /** The membership read along with the session, judged in preHandler once the request is valid. */
+  const membershipOf = new WeakMap<FastifyRequest, NonNullable<Caller["membership"]>>();
 
   app.decorateRequest("auth", null);
   app.decorateRequest("member", null);
@@ -47,9 +52,13 @@ export function installGuard(app: FastifyInstance): void {
 
     const found = sessionToken(request);
     if (found) {
-      const resolved = await resolveSession(db, found.token, config.sessionIdleTtlMs);
-      if (resolved)
-        request.auth = { user: resolved.user, session: { id: resolved.sessionId, viaCookie: found.viaCookie } };
+      // Route params are parsed before onRequest; validation comes later.
+      const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
+      const caller = await resolveCaller(db, found.token, orgId, config.sessionIdleTtlMs);
+      if (caller) {
+        request.auth = { user: caller.user, session: { id: caller.sessionId, viaCookie: found.viaCookie } };
+        if (caller.membership) membershipOf.set(request, caller.membership);
+      }
     }
 
     if (STATE_CHANGING.has(request.method)) {
@@ -78,7 +87,9 @@ export function installGuard(app: FastifyInstance): void {
     if (declared?.kind !== "member" || !request.auth) return;
     const orgId = (request.params as { orgId?: string }).orgId;
     if (!orgId) throw notFound("organization", "org_not_found");
-    const member = await loadMember(db, orgId, request.auth.user.id);
+    const read = membershipOf.get(request);
+    // Only a route whose :orgId is not UUID-shaped yet valid (none today) needs a second query.
+    const member = read?.orgId === orgId ? read.member : await loadMember(db, orgId, request.auth.user.id);
     // Not a member answers exactly like an organization that does not exist.
     if (!member) throw notFound("organization", "org_not_found");
     request.member = member;

@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, ne, sql } from "drizzle-orm";
-import type { DbOrTx } from "../../db/client.js";
+import type { Db, DbOrTx } from "../../db/client.js";
 import { sessions, users } from "../../db/schema/index.js";
+import { perDatabase } from "../../http/prepared.js";
 import type { AuthUser } from "../../http/request-context.js";
 import { hashToken, newToken } from "../../lib/tokens.js";
 
@@ -34,30 +35,52 @@ export async function createSession(
   return { id: row!.id, token, expiresAt };
 }
 
-/** The live session of a token with its user, or null; refreshes the sliding expiry. */
-export async function resolveSession(
-  db: DbOrTx,
-  token: string,
-  idleTtlMs: number,
-): Promise<{ sessionId: string; user: AuthUser } | null> {
-  const now = new Date();
-  const [row] = await db
-    .select({
-      sessionId: sessions.id,
-      lastUsedAt: sessions.lastUsedAt,
-      id: users.id,
-      email: users.email,
-      firstName: users.firstName,
-      lastName: users.lastName,
-      language: users.language,
-      emailVerifiedAt: users.emailVerifiedAt,
-      totpEnabledAt: users.totpEnabledAt,
-    })
+/** Columns of a live session and its user, shared by the guard's one-query member lookup. */
+export const sessionColumns = {
+  sessionId: sessions.id,
+  lastUsedAt: sessions.lastUsedAt,
+  userId: users.id,
+  email: users.email,
+  firstName: users.firstName,
+  lastName: users.lastName,
+  language: users.language,
+  emailVerifiedAt: users.emailVerifiedAt,
+  totpEnabledAt: users.totpEnabledAt,
+};
+
+/** Placeholders `tokenHash` and `now` (ISO string: both drivers take it as is). */
+export const liveSessionWhere = and(
+  eq(sessions.tokenHash, sql.placeholder("tokenHash")),
+  isNull(sessions.revokedAt),
+  gt(sessions.expiresAt, sql.placeholder("now")),
+);
+
+const sessionQuery = perDatabase((db) =>
+  db
+    .select(sessionColumns)
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
-    .where(and(eq(sessions.tokenHash, hashToken(token)), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .limit(1);
-  if (!row) return null;
+    .where(liveSessionWhere)
+    .limit(1)
+    .prepare("chorus_session"),
+);
+
+type SessionRow = Awaited<ReturnType<ReturnType<typeof sessionQuery>["execute"]>>[number];
+
+export interface LiveSession {
+  sessionId: string;
+  user: AuthUser;
+}
+
+/** The live session of a token with its user, or null; refreshes the sliding expiry. */
+export async function resolveSession(db: Db, token: string, idleTtlMs: number): Promise<LiveSession | null> {
+  const now = new Date();
+  const [row] = await sessionQuery(db).execute({ tokenHash: hashToken(token), now: now.toISOString() });
+  return row ? liveSessionOf(db, row, now, idleTtlMs) : null;
+}
+
+/** The session of a row read with `sessionColumns`; refreshes its sliding expiry at most once a minute. */
+export async function liveSessionOf(db: Db, row: SessionRow, now: Date, idleTtlMs: number): Promise<LiveSession> {
   if (now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
     await db
       .update(sessions)
@@ -67,7 +90,7 @@ export async function resolveSession(
   return {
     sessionId: row.sessionId,
     user: {
-      id: row.id,
+      id: row.userId,
       email: row.email,
       firstName: row.firstName,
       lastName: row.lastName,

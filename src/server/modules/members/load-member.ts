@@ -1,38 +1,59 @@
 import { and, eq, sql } from "drizzle-orm";
 import { effectivePermissions, PermissionSet, systemRolePermissions } from "../../../shared/permissions.js";
-import type { DbOrTx } from "../../db/client.js";
+import type { Db, DbOrTx } from "../../db/client.js";
 import { memberRoles, memberships, organizations, roles } from "../../db/schema/index.js";
+import { perDatabase } from "../../http/prepared.js";
 import type { OrgMember } from "../../http/request-context.js";
+
+export type LoadedMember = OrgMember & { requireTwoFactor: boolean; lastActiveAt: Date | null };
+
+/** One row per role held (one with a null role when none); the guard joins them to the session. */
+export const memberColumns = {
+  memberId: memberships.id,
+  isOwner: memberships.isOwner,
+  memberFirstName: memberships.firstName,
+  memberLastName: memberships.lastName,
+  lastActiveAt: memberships.lastActiveAt,
+  requireTwoFactor: organizations.requireTwoFactor,
+  roleId: memberRoles.roleId,
+  isSystem: roles.isSystem,
+  rolePermissions: roles.permissions,
+};
+
+/** The joins below `memberships` (organizations ⟕ member_roles ⟕ roles), for any query that selects `memberColumns`. */
+export const memberJoins = {
+  organization: eq(organizations.id, memberships.orgId),
+  memberRoles: and(eq(memberRoles.orgId, memberships.orgId), eq(memberRoles.memberId, memberships.id)),
+  roles: and(eq(roles.orgId, memberRoles.orgId), eq(roles.id, memberRoles.roleId)),
+};
+
+const memberQuery = perDatabase((db) =>
+  db
+    .select(memberColumns)
+    .from(memberships)
+    .innerJoin(organizations, memberJoins.organization)
+    .leftJoin(memberRoles, memberJoins.memberRoles)
+    .leftJoin(roles, memberJoins.roles)
+    .where(and(eq(memberships.orgId, sql.placeholder("orgId")), eq(memberships.userId, sql.placeholder("userId"))))
+    .prepare("chorus_member"),
+);
+
+type MemberRow = { [K in keyof typeof memberColumns]: (typeof memberColumns)[K]["_"]["data"] | null };
 
 /**
  * The caller's membership with effective permissions, read fresh from the
- * database on every request (one indexed query): a committed role change, removal
- * or ownership transfer is in force on the very next request of every instance.
+ * database on every request: a committed role change, removal or ownership
+ * transfer is in force on the very next request of every instance.
  */
-export async function loadMember(
-  db: DbOrTx,
-  orgId: string,
-  userId: string,
-): Promise<(OrgMember & { requireTwoFactor: boolean; lastActiveAt: Date | null }) | null> {
-  const rows = await db
-    .select({
-      memberId: memberships.id,
-      isOwner: memberships.isOwner,
-      firstName: memberships.firstName,
-      lastName: memberships.lastName,
-      lastActiveAt: memberships.lastActiveAt,
-      requireTwoFactor: organizations.requireTwoFactor,
-      roleId: memberRoles.roleId,
-      isSystem: roles.isSystem,
-      rolePermissions: roles.permissions,
-    })
-    .from(memberships)
-    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
-    .leftJoin(memberRoles, and(eq(memberRoles.orgId, memberships.orgId), eq(memberRoles.memberId, memberships.id)))
-    .leftJoin(roles, and(eq(roles.orgId, memberRoles.orgId), eq(roles.id, memberRoles.roleId)))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)));
+export async function loadMember(db: Db, orgId: string, userId: string): Promise<LoadedMember | null> {
+  return memberOf(orgId, userId, await memberQuery(db).execute({ orgId, userId }));
+}
+
+/** The member the rows of `memberColumns` describe, or null when they hold no membership. */
+export function memberOf(orgId: string, userId: string, rows: readonly MemberRow[]): LoadedMember | null {
   const first = rows[0];
-  if (!first) return null;
+  // Left-joined to a session, no membership reads as one row of nulls.
+  if (!first?.memberId) return null;
   const roleIds: string[] = [];
   const sets: PermissionSet[] = [];
   for (const r of rows) {
@@ -48,12 +69,12 @@ export async function loadMember(
     orgId,
     memberId: first.memberId,
     userId,
-    isOwner: first.isOwner,
-    firstName: first.firstName,
-    lastName: first.lastName,
+    isOwner: first.isOwner!,
+    firstName: first.memberFirstName!,
+    lastName: first.memberLastName!,
     roleIds,
-    permissions: effectivePermissions(first.isOwner, sets),
-    requireTwoFactor: first.requireTwoFactor,
+    permissions: effectivePermissions(first.isOwner!, sets),
+    requireTwoFactor: first.requireTwoFactor!,
     lastActiveAt: first.lastActiveAt,
   };
 }
