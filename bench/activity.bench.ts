@@ -5,9 +5,9 @@
 //     rows/s and peak resident memory — goal: ≥ 100,000 rows/s, RSS < 200 MB;
 //  3. EXPLAIN of each filter's page query, to show which index answers it.
 // Data: bench/seed-activity.ts (run first automatically; reused when already seeded).
-import { fork } from "node:child_process";
+import { execFileSync, fork } from "node:child_process";
 import http from "node:http";
-import { fileURLToPath } from "node:url";
+import path from "node:path";
 import pg from "pg";
 import pino from "pino";
 import { buildApp } from "../src/server/app.js";
@@ -18,6 +18,7 @@ import type { ActivityFilters } from "../src/server/modules/activity/schemas.js"
 import { createSession } from "../src/server/modules/auth/sessions.js";
 import { actorId, BIG_ORG_ID, BIG_ROWS, ensureBenchDatabase } from "./seed-activity.js";
 
+const ROOT = path.resolve(import.meta.dirname, "..");
 const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
 if (process.argv.includes("--serve")) {
@@ -120,12 +121,13 @@ const pct = (xs: number[], p: number) => {
 
 if (!process.env.BENCH_EXPORT_ONLY) await pages();
 
-// Export over a real port. The server runs in its own process (the same code path as
-// `npm start`: tsx, Fastify, node-postgres), so its resident memory is measured alone; this
-// process is the client and only counts lines.
+// Export over a real port. The server runs in its own process as `npm start` runs it (the
+// compiled JavaScript under plain Node: Fastify, node-postgres), so its resident memory is
+// measured alone; this process is the client and only counts lines.
 console.log("\nExport of the whole organization over HTTP, server in its own process:");
-const child = fork(fileURLToPath(import.meta.url), ["--serve"], {
-  execArgv: [...process.execArgv, ...(process.env.BENCH_SERVER_NODE_FLAGS?.split(" ").filter(Boolean) ?? [])],
+execFileSync(process.execPath, [path.join(ROOT, "scripts/build-server.mjs"), "--with-bench"], { stdio: "inherit" });
+const child = fork(path.join(ROOT, "dist/node/bench/activity.bench.js"), ["--serve"], {
+  execArgv: process.env.BENCH_SERVER_NODE_FLAGS?.split(" ").filter(Boolean) ?? [],
   stdio: "inherit",
 });
 const ask = <T>(msg: string) =>

@@ -28,7 +28,7 @@ const app = await buildApp({ config, database, logger: log, serveWeb: true });
 
 if (config.seedDemo) {
   const { seedDemo } = await import("./demo/seed.js");
-  await seedDemo(app.ctx);
+  await step("seeding the demo organization (SEED_DEMO)", () => seedDemo(app.ctx));
 }
 
 app.ctx.outbox.start();

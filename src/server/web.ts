@@ -4,8 +4,9 @@ import fastifyStatic from "@fastify/static";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "./config.js";
 import { AppError } from "./http/problem.js";
+import { projectRoot } from "./lib/project-root.js";
 
-export const WEB_DIST = path.resolve(import.meta.dirname, "../../dist/web");
+export const WEB_DIST = path.join(projectRoot(), "dist/web");
 
 /**
  * Serves the built React app: its files as they are, and index.html for any other GET

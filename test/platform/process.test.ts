@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../mail/smtp.js";
-import { baseEnv, ServerProcess } from "./process.js";
+import { baseEnv, buildServer, ServerProcess } from "./process.js";
 
 const PASSWORD = "correct horse battery staple";
 const dirs: string[] = [];
@@ -97,5 +97,33 @@ describe("the real process (tsx src/server/main.ts)", () => {
     } finally {
       await new Promise((r) => blocker.close(r));
     }
+  }, 120_000);
+});
+
+describe("the compiled server (what npm start runs: node dist/node/src/server/main.js)", () => {
+  it("starts on PGlite, serves the API and its OpenAPI document, and stops gracefully", async () => {
+    buildServer();
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));
+    dirs.push(dir);
+    const port = await freePort();
+    const p = ServerProcess.spawn(
+      baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(dir, "data"), LOG_LEVEL: "info" }),
+      { compiled: true },
+    );
+    running.push(p);
+    expect((await p.ready()).database).toBe("pglite");
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
+    const signup = await post(port, "/api/v1/auth/signup", {
+      email: `compiled.${Date.now().toString(36)}@example.com`,
+      password: PASSWORD,
+      firstName: "Com",
+      lastName: "Piled",
+    });
+    expect(signup.status).toBe(201);
+    const catalogue = await fetch(`http://127.0.0.1:${port}/api/openapi.json`);
+    expect((await catalogue.json()).openapi).toBe("3.1.0");
+    expect(await p.stop()).toBe(0);
+    expect(p.stderr).toBe("");
   }, 120_000);
 });

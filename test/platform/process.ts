@@ -1,8 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import path from "node:path";
 import { createInterface } from "node:readline";
 
 export const ROOT = path.resolve(import.meta.dirname, "../..");
+const COMPILED_MAIN = "dist/node/src/server/main.js";
+
+/** `npm run build:server`: the server compiled to plain JavaScript, as `npm start` runs it. */
+export function buildServer(): void {
+  execFileSync(process.execPath, [path.join(ROOT, "scripts/build-server.mjs")], { cwd: ROOT, stdio: "inherit" });
+}
 
 /** The environment of a spawned server: only what a user would set, nothing inherited by accident. */
 export function baseEnv(extra: Record<string, string>): Record<string, string> {
@@ -46,10 +52,15 @@ export class ServerProcess {
     });
   }
 
-  /** `tsx src/server/main.ts`, run as `node --import tsx` so that signals reach the server itself. */
-  static spawn(env: Record<string, string>): ServerProcess {
+  /**
+   * `tsx src/server/main.ts`, run as `node --import tsx` so that signals reach the server itself;
+   * or, with `compiled`, what `npm start` runs: `node dist/node/src/server/main.js` (build it first
+   * with buildServer()).
+   */
+  static spawn(env: Record<string, string>, opts: { compiled?: boolean } = {}): ServerProcess {
+    const args = opts.compiled ? [COMPILED_MAIN] : ["--import", "tsx", "src/server/main.ts"];
     return new ServerProcess(
-      spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
+      spawn(process.execPath, args, {
         cwd: ROOT,
         env,
         stdio: ["ignore", "pipe", "pipe"],

@@ -5,6 +5,7 @@ import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
 import pg from "pg";
+import { projectRoot } from "../lib/project-root.js";
 import * as schema from "./schema/index.js";
 
 export type Schema = typeof schema;
@@ -24,7 +25,7 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "../../../migrations");
+export const MIGRATIONS_DIR = path.join(projectRoot(), "migrations");
 
 // Any constant works: it only has to be the same for every instance of the app.
 const MIGRATION_LOCK_KEY = 7_283_114_001;
