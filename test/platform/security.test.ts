@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
 import type { RouteOptions } from "fastify";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +5,6 @@ import { buildApp } from "../../src/server/app.js";
 import { loadConfig } from "../../src/server/config.js";
 import type { Database } from "../../src/server/db/client.js";
 import { access } from "../../src/server/http/access.js";
-import { WEB_DIST } from "../../src/server/web.js";
 import { APP_URL, createTestApp, signUp, type TestApp } from "../helpers/app.js";
 
 let t: TestApp;
@@ -56,30 +53,27 @@ describe("security headers", () => {
     expect(res.headers["strict-transport-security"]).toBeUndefined();
   });
 
-  it.skipIf(!existsSync(path.join(WEB_DIST, "index.html")))(
-    "are on the web app (built in dist/web), whose client-side routes get index.html",
-    async () => {
-      const database = t.database;
-      const config = loadConfig({ NODE_ENV: "test", APP_URL: "https://chorus.example.com", LOG_LEVEL: "silent" });
-      const app = await buildApp({ config, database, logger: pino({ level: "silent" }), serveWeb: true });
-      try {
-        for (const url of ["/", "/some/client/route"]) {
-          const res = await app.inject({ method: "GET", url });
-          expect(res.statusCode).toBe(200);
-          expect(res.headers["content-type"]).toContain("text/html");
-          expectSecurityHeaders(res.headers);
-          expect(res.headers["strict-transport-security"]).toContain("max-age=");
-          expect(res.headers["content-security-policy"]).toContain("upgrade-insecure-requests");
-        }
-        const api = await app.inject({ method: "GET", url: "/api/v1/nope" });
-        expect(api.statusCode).toBe(404);
-        expect(api.headers["content-type"]).toContain("application/problem+json");
-        expect(api.json().code).toBe("route_not_found");
-      } finally {
-        await app.close();
+  it("are on the web app (built in dist/web by test/global-setup.ts), whose client-side routes get index.html", async () => {
+    const database = t.database;
+    const config = loadConfig({ NODE_ENV: "test", APP_URL: "https://chorus.example.com", LOG_LEVEL: "silent" });
+    const app = await buildApp({ config, database, logger: pino({ level: "silent" }), serveWeb: true });
+    try {
+      for (const url of ["/", "/some/client/route"]) {
+        const res = await app.inject({ method: "GET", url });
+        expect(res.statusCode).toBe(200);
+        expect(res.headers["content-type"]).toContain("text/html");
+        expectSecurityHeaders(res.headers);
+        expect(res.headers["strict-transport-security"]).toContain("max-age=");
+        expect(res.headers["content-security-policy"]).toContain("upgrade-insecure-requests");
       }
-    },
-  );
+      const api = await app.inject({ method: "GET", url: "/api/v1/nope" });
+      expect(api.statusCode).toBe(404);
+      expect(api.headers["content-type"]).toContain("application/problem+json");
+      expect(api.json().code).toBe("route_not_found");
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe("CSRF", () => {
