@@ -370,6 +370,16 @@ describe("editing a member", () => {
     expect(demote.statusCode).toBe(403);
     expect(demote.json().code).toBe("permission_escalation");
     expect(await rolesOfMember(t.database.db, orgId, admin.memberId)).toEqual(["administrator"]);
+    // Renaming counts as changing: an Administrator's name is not the lead's to edit either.
+    const adminName = (await admin.client.get(`/api/v1/orgs/${orgId}/me`)).json().firstName;
+    const rename = await lead.client.patch(`/api/v1/orgs/${orgId}/members/${admin.memberId}`, { firstName: "Mallory" });
+    expect(rename.statusCode).toBe(403);
+    expect(rename.json().code).toBe("permission_escalation");
+    expect(adminName).toEqual(expect.any(String));
+    expect((await admin.client.get(`/api/v1/orgs/${orgId}/me`)).json().firstName).toBe(adminName);
+    const renameOp = await lead.client.patch(`/api/v1/orgs/${orgId}/members/${op.memberId}`, { firstName: "Opal" });
+    expect(renameOp.statusCode).toBe(200);
+    expect(renameOp.json().firstName).toBe("Opal");
     // Within the lead's own permissions it works.
     const ok = await lead.client.patch(`/api/v1/orgs/${orgId}/members/${op.memberId}`, { roleIds: [teamLead] });
     expect(ok.statusCode).toBe(200);

@@ -62,7 +62,7 @@ export const membersRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "`roleIds` replaces the whole set. The owner cannot be edited (403 `owner_protected`); nobody changes " +
           "their own roles (403 `cannot_change_own_roles`); roles granted must be within the caller's permissions, " +
-          "and so must the roles of the member whose roles change (403 `permission_escalation`); unknown roles: " +
+          "and so must the permissions of the member being edited, names included (403 `permission_escalation`); unknown roles: " +
           "400 `unknown_role`. In force on the member's next request.",
         params: memberParams,
         body: updateMemberBody,

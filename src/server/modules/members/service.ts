@@ -28,9 +28,9 @@ async function lockTarget(tx: DbOrTx, orgId: string, memberId: string) {
 }
 
 /**
- * One can only change the roles of, or remove, a member whose permissions one holds all of:
- * otherwise a member with `members:update` could demote (or `members:remove` could remove)
- * an Administrator. The owner and Administrators hold everything grantable, so pass.
+ * One can only change (roles or name) or remove a member whose permissions one holds all of:
+ * otherwise a member with `members:update` could demote or rename (or `members:remove` could
+ * remove) an Administrator. The owner and Administrators hold everything grantable, so pass.
  */
 async function assertOutranks(tx: DbOrTx, actor: OrgMember, orgId: string, targetRoleIds: string[]) {
   const held = await findRoles(tx, orgId, targetRoleIds);
@@ -55,21 +55,22 @@ export async function updateMember(
     assertNotOwner(target);
     const rolesBefore = (await roleIdsOfMember(tx, actor.orgId, memberId)).sort();
     const rolesChange = input.roleIds !== undefined && !sameRoleSet(rolesBefore, input.roleIds);
-    let rolesAfter = rolesBefore;
-    if (rolesChange) {
-      assertNotOwnRoles(actor.memberId, memberId);
-      await assertOutranks(tx, actor, actor.orgId, rolesBefore);
-      const granted = await resolveGrantableRoles(tx, actor, input.roleIds!);
-      rolesAfter = granted.map((r) => r.id).sort();
-    }
     const changes: Record<string, { before: unknown; after: unknown }> = {};
     if (input.firstName !== undefined && input.firstName !== target.firstName)
       changes.firstName = { before: target.firstName, after: input.firstName };
     if (input.lastName !== undefined && input.lastName !== target.lastName)
       changes.lastName = { before: target.lastName, after: input.lastName };
     const detailsChange = Object.keys(changes).length > 0;
-    if (rolesChange) changes.roleIds = { before: rolesBefore, after: rolesAfter };
     if (!detailsChange && !rolesChange) return; // nothing changes: no write, no record
+
+    if (rolesChange) assertNotOwnRoles(actor.memberId, memberId);
+    await assertOutranks(tx, actor, actor.orgId, rolesBefore);
+    let rolesAfter = rolesBefore;
+    if (rolesChange) {
+      const granted = await resolveGrantableRoles(tx, actor, input.roleIds!);
+      rolesAfter = granted.map((r) => r.id).sort();
+      changes.roleIds = { before: rolesBefore, after: rolesAfter };
+    }
 
     if (detailsChange) {
       await tx
