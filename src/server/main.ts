@@ -2,6 +2,7 @@ import { buildApp } from "./app.js";
 import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/client.js";
 import { createLogger } from "./logger.js";
+import { startRetentionJob } from "./modules/activity/retention.js";
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.logLevel);
@@ -32,6 +33,7 @@ if (config.seedDemo) {
 }
 
 app.ctx.outbox.start();
+const retention = startRetentionJob(app.ctx);
 await step(`listening on ${config.host}:${config.port} (PORT)`, () =>
   app.listen({ port: config.port, host: config.host }),
 );
@@ -62,8 +64,17 @@ async function shutdown(signal: string): Promise<void> {
   }, 15_000);
   force.unref();
   try {
-    await app.close(); // stops accepting, waits for in-flight requests
+    const closing = app.close(); // stops accepting, waits for in-flight requests
+    // A keep-alive connection busy when closing began turns idle once it has answered, and
+    // would then hold the server open until the client lets go: close such connections as
+    // soon as they are idle.
+    const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+    await closing;
+    clearInterval(sweep);
+    log.info("shutdown: requests finished");
     await app.ctx.outbox.stop();
+    await retention.stop();
+    log.info("shutdown: background jobs stopped");
     await database.close();
     log.info("stopped");
     process.exit(0);

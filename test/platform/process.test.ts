@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -61,7 +62,9 @@ describe("the real process (tsx src/server/main.ts)", () => {
     first.child.kill("SIGTERM");
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));
     expect(statuses).toEqual(emails.map(() => 201));
-    expect(await first.exited).toBe(0);
+    const code = await first.exited;
+    // On failure, say why: the last log lines and stderr of the server.
+    expect(code, `${JSON.stringify(first.lines.slice(-8), null, 1)}\n${first.stderr}`).toBe(0);
     expect(first.lines.some((l) => l.msg === "stopped")).toBe(true);
     expect(first.stderr).toBe("");
 
@@ -123,7 +126,47 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
     expect(signup.status).toBe(201);
     const catalogue = await fetch(`http://127.0.0.1:${port}/api/openapi.json`);
     expect((await catalogue.json()).openapi).toBe("3.1.0");
-    expect(await p.stop()).toBe(0);
+
+    // SIGTERM while sign-ups are in flight on keep-alive connections that the client keeps
+    // open afterwards: each gets its answer and the server still stops at once.
+    const agent = new http.Agent({ keepAlive: true });
+    const answers = [0, 1, 2].map(
+      (i) =>
+        new Promise<number>((resolve, reject) => {
+          const req = http.request(
+            {
+              host: "127.0.0.1",
+              port,
+              method: "POST",
+              path: "/api/v1/auth/signup",
+              agent,
+              headers: { "content-type": "application/json", origin: `http://localhost:${port}` },
+            },
+            (res) => {
+              res.resume();
+              res.on("end", () => resolve(res.statusCode ?? 0));
+            },
+          );
+          req.on("error", reject);
+          req.end(
+            JSON.stringify({
+              email: `keepalive.${i}.${Date.now().toString(36)}@example.com`,
+              password: PASSWORD,
+              firstName: "Keep",
+              lastName: "Alive",
+            }),
+          );
+        }),
+    );
+    await p.waitForCount(
+      4,
+      (l) => l.msg === "incoming request" && (l.req as { url?: string })?.url === "/api/v1/auth/signup",
+    );
+    const stopped = p.stop();
+    expect(await Promise.all(answers)).toEqual([201, 201, 201]);
+    // A connection holding the server open would end in the forced exit (code 1) after 15 s.
+    expect(await stopped).toBe(0);
+    agent.destroy();
     expect(p.stderr).toBe("");
   }, 120_000);
 });

@@ -51,7 +51,7 @@ export interface RetentionJob {
 
 /**
  * Runs `runRetention` once shortly after start, then every `intervalMs`. `stop()` clears
- * the timer and waits for a run in progress. Wire it in main.ts next to the outbox.
+ * the timer and waits for a run in progress. main.ts runs it next to the outbox worker.
  */
 export function startRetentionJob(
   ctx: Pick<AppContext, "db" | "log">,
