@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "../db/client.js";
 import { invitations, memberships, organizations, users } from "../db/schema/index.js";
 import type { Actor, AuthUser } from "../http/request-context.js";
 import { hashPassword, verifyPassword } from "../modules/auth/passwords.js";
-import { revokeSession } from "../modules/auth/sessions.js";
+import { revokeSession, toAuthUser } from "../modules/auth/sessions.js";
 import { acceptInvitation } from "../modules/invitations/accept.js";
 import { inviteOne, revokeInvitation } from "../modules/invitations/service.js";
 import { Outbox } from "../modules/mail/outbox.js";
@@ -188,18 +188,6 @@ const userColumns = {
 async function userRowByEmail(db: DbOrTx, email: string) {
   const [row] = await db.select(userColumns).from(users).where(eq(users.email, email)).limit(1);
   return row ?? null;
-}
-
-function toAuthUser(row: NonNullable<Awaited<ReturnType<typeof userRowByEmail>>>): AuthUser {
-  return {
-    id: row.id,
-    email: row.email,
-    firstName: row.firstName,
-    lastName: row.lastName,
-    language: row.language,
-    emailVerified: row.emailVerifiedAt !== null,
-    twoFactorEnabled: row.totpEnabledAt !== null,
-  };
 }
 
 async function accountByEmail(db: DbOrTx, email: string): Promise<AuthUser | null> {

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../db/client.js";
 import { memberRoles, memberships, organizations, roles, sessions, users } from "../db/schema/index.js";
 import { hashToken } from "../lib/tokens.js";
+import { isUuidShaped } from "../lib/uuid.js";
 import {
   type LiveSession,
   liveSessionOf,
@@ -11,9 +12,6 @@ import {
 } from "../modules/auth/sessions.js";
 import { type LoadedMember, memberColumns, memberJoins, memberOf } from "../modules/members/load-member.js";
 import { perDatabase } from "./prepared.js";
-
-/** What PostgreSQL's uuid type accepts in its canonical form; anything else is left to the route's validation. */
-const UUID_SHAPED = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 // Session, user and the membership in the path's organization in one round trip: a member
 // route pays one query, not two. Left-joined, so a live session of a non-member still reads.
@@ -45,7 +43,8 @@ export async function resolveCaller(
   orgId: string | undefined,
   idleTtlMs: number,
 ): Promise<Caller | null> {
-  if (!orgId || !UUID_SHAPED.test(orgId)) return resolveSession(db, token, idleTtlMs);
+  // Anything not UUID-shaped is left to the route's validation (400).
+  if (!orgId || !isUuidShaped(orgId)) return resolveSession(db, token, idleTtlMs);
   const now = new Date();
   const rows = await sessionAndMemberQuery(db).execute({ tokenHash: hashToken(token), now: now.toISOString(), orgId });
   const first = rows[0];

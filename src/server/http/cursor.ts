@@ -18,3 +18,26 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
     { path: "cursor", message: "Invalid cursor.", in: "query" },
   ]);
 }
+
+/**
+ * PostgreSQL's text form of a timestamptz (`2025-01-31 09:15:00.123456+00`), valid on the
+ * calendar: a forged or stale cursor must answer 400, not fail the cast in SQL with a 500.
+ */
+const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::[0-5]\d){0,2}$/;
+export function isPgTimestampText(s: string): boolean {
+  if (s === "-infinity" || s === "infinity") return true;
+  const m = PG_TIMESTAMP.exec(s);
+  if (!m) return false;
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0] = m.slice(1).map(Number);
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return (
+    y >= 1 &&
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    sec < 60 &&
+    off < 16
+  );
+}

@@ -8,6 +8,9 @@ export const emailSchema = z
   .max(254)
   .pipe(z.email({ message: "Enter a valid email address." }));
 
+/** PostgreSQL text cannot hold NUL: a value with one must be refused before it reaches a query. */
+export const hasNul = (s: string) => s.includes("\u0000");
+
 /** NUL cannot be stored in PostgreSQL text; the other control characters break lists and email subjects. */
 export const hasControlChar = (s: string) => [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
@@ -26,7 +29,7 @@ export const multiLineSchema = (max: number) =>
     .string()
     .trim()
     .max(max)
-    .refine((s) => !s.includes("\u0000"), "Remove the NUL characters.");
+    .refine((s) => !hasNul(s), "Remove the NUL characters.");
 
 export const nameSchema = singleLineSchema(100);
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { nameSchema } from "./common.js";
+import { hasNul, nameSchema } from "./common.js";
 
 export const roleIdSchema = z
   .string()
@@ -20,7 +20,7 @@ export const listMembersQuery = z.object({
     .string()
     .trim()
     .max(200)
-    .refine((s) => !s.includes("\u0000"), "The search contains a character that is not allowed.")
+    .refine((s) => !hasNul(s), "The search contains a character that is not allowed.")
     .optional(),
   roleId: roleIdSchema.optional(),
   status: z.enum(MEMBER_STATUSES).optional(),

@@ -87,17 +87,27 @@ export async function liveSessionOf(db: Db, row: SessionRow, now: Date, idleTtlM
       .set({ lastUsedAt: now, expiresAt: new Date(now.getTime() + idleTtlMs) })
       .where(eq(sessions.id, row.sessionId));
   }
+  return { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
+}
+
+/** The signed-in user the request context carries, from a users row. */
+export function toAuthUser(u: {
+  id: string;
+  email: string;
+  firstName: string;
+  lastName: string;
+  language: string;
+  emailVerifiedAt: Date | null;
+  totpEnabledAt: Date | null;
+}): AuthUser {
   return {
-    sessionId: row.sessionId,
-    user: {
-      id: row.userId,
-      email: row.email,
-      firstName: row.firstName,
-      lastName: row.lastName,
-      language: row.language,
-      emailVerified: row.emailVerifiedAt !== null,
-      twoFactorEnabled: row.totpEnabledAt !== null,
-    },
+    id: u.id,
+    email: u.email,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    language: u.language,
+    emailVerified: u.emailVerifiedAt !== null,
+    twoFactorEnabled: u.totpEnabledAt !== null,
   };
 }
 

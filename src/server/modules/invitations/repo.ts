@@ -3,8 +3,7 @@ import { z } from "zod";
 import type { InvitationState } from "../../../shared/schemas/invitations.js";
 import type { DbOrTx } from "../../db/client.js";
 import { invitations } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor } from "../../http/cursor.js";
-import { isPgTimestampText } from "../members/list.js";
+import { decodeCursor, encodeCursor, isPgTimestampText } from "../../http/cursor.js";
 import { stateOf } from "./rules.js";
 import type { InvitationDto } from "./schemas.js";
 

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { mailOutbox } from "../../db/schema/index.js";
+import { isUuidShaped } from "../../lib/uuid.js";
 import { URL_RE } from "./outbox.js";
 import { escapeHtml } from "./templates.js";
 
 type Message = typeof mailOutbox.$inferSelect;
-
-const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const STYLE = `
 body{font-family:system-ui,sans-serif;margin:2rem auto;max-width:60rem;padding:0 1rem;color:#111;line-height:1.45}
@@ -87,7 +86,7 @@ export const devMailboxPages: FastifyPluginAsync = async (app) => {
 
   app.get("/dev/mailbox/:id", { schema: { hide: true } }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const m = UUID_RE.test(id) ? await app.ctx.outbox.get(id) : null;
+    const m = isUuidShaped(id) ? await app.ctx.outbox.get(id) : null;
     if (!m)
       return send(
         reply,
@@ -100,7 +99,7 @@ export const devMailboxPages: FastifyPluginAsync = async (app) => {
   // The HTML body exactly as sent, in a sandbox: no scripts, no forms, nothing loaded but images.
   app.get("/dev/mailbox/:id/html", { schema: { hide: true } }, async (request, reply) => {
     const { id } = request.params as { id: string };
-    const m = UUID_RE.test(id) ? await app.ctx.outbox.get(id) : null;
+    const m = isUuidShaped(id) ? await app.ctx.outbox.get(id) : null;
     if (!m) return send(reply, 404, page("Not found", `<h1>No such message</h1>`));
     reply.header(
       "content-security-policy",

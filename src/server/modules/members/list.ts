@@ -1,9 +1,10 @@
 import { and, asc, desc, eq, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
+import { hasNul } from "../../../shared/schemas/common.js";
 import { INACTIVE_AFTER_DAYS, type ListMembersQuery, MEMBER_SORTS } from "../../../shared/schemas/members.js";
 import type { DbOrTx } from "../../db/client.js";
 import { memberRoles, memberships, users } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { decodeCursor, encodeCursor, isPgTimestampText } from "../../http/cursor.js";
 import { badRequest } from "../../http/problem.js";
 import { roleIdsByMember } from "../orgs/repo.js";
 import type { MemberDto } from "./schemas.js";
@@ -66,33 +67,10 @@ const SORTS = {
   },
 } as const;
 
-/**
- * PostgreSQL's text form of a timestamptz (`2025-01-31 09:15:00.123456+00`), valid on the
- * calendar: a forged or stale cursor must answer 400, not fail the cast in SQL with a 500.
- */
-const PG_TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.\d{1,6})?[+-](\d{2})(?::[0-5]\d){0,2}$/;
-export function isPgTimestampText(s: string): boolean {
-  if (s === "-infinity" || s === "infinity") return true;
-  const m = PG_TIMESTAMP.exec(s);
-  if (!m) return false;
-  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0] = m.slice(1).map(Number);
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  return (
-    y >= 1 &&
-    day.getUTCFullYear() === y &&
-    day.getUTCMonth() === mo - 1 &&
-    day.getUTCDate() === d &&
-    h < 24 &&
-    mi < 60 &&
-    sec < 60 &&
-    off < 16
-  );
-}
-
 /** The sort travels in the cursor: a cursor of one sort given with another cannot be read as its key. */
 const cursorSchema = z
   .object({ s: z.enum(MEMBER_SORTS), k: z.string().max(500), id: z.uuid() })
-  .refine((c) => !c.k.includes("\u0000"))
+  .refine((c) => !hasNul(c.k))
   .refine((c) => c.s === "name" || isPgTimestampText(c.k));
 
 /** `%`, `_` and `\` typed by a user are literal characters in the search, not wildcards. */
