@@ -1,23 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestApp, STRONG_PASSWORD, type TestApp, uniqueEmail } from "../helpers/app.js";
+import { describe, expect, it } from "vitest";
+import { STRONG_PASSWORD, uniqueEmail } from "../helpers/app.js";
 import { inviteTokenFrom, orgWithOwner } from "../helpers/orgs.js";
-import { TestSmtp } from "../mail/smtp.js";
+import { withSmtpTestApp } from "../mail/smtp.js";
 import { invite } from "./support.js";
 
-let smtp: TestSmtp;
-let t: TestApp;
-beforeAll(async () => {
-  smtp = await TestSmtp.start();
-  t = await createTestApp({ env: { SMTP_URL: smtp.url } });
-});
-afterAll(async () => {
-  await t?.close();
-  await smtp?.close();
-});
+const env = withSmtpTestApp();
 
 describe("invitation over real SMTP", () => {
   it("the invitee gets the email, signs up through its link and sees the organization", async () => {
-    const { orgId, owner } = await orgWithOwner(t, "Wire Co");
+    const { orgId, owner } = await orgWithOwner(env.t, "Wire Co");
     const email = uniqueEmail("wire");
     const res = await invite(owner.client, orgId, {
       email,
@@ -26,14 +17,14 @@ describe("invitation over real SMTP", () => {
       roleIds: ["chat_manager"],
     });
     expect(res.statusCode).toBe(201);
-    await t.app.ctx.outbox.drain();
-    const mail = await smtp.waitFor((m) => JSON.stringify(m.to).includes(email));
+    await env.t.app.ctx.outbox.drain();
+    const mail = await env.smtp.waitFor((m) => JSON.stringify(m.to).includes(email));
     expect(mail.subject).toBe("Olive Owner invited you to Wire Co on Chorus");
     expect(mail.text).toContain("Roles: Chat Manager.");
-    const token = inviteTokenFrom(mail.text ?? "", t.config.appUrl);
+    const token = inviteTokenFrom(mail.text ?? "", env.t.config.appUrl);
     expect(mail.html).toContain(`/invite/${token}`);
 
-    const browser = t.client();
+    const browser = env.t.client();
     const seen = await browser.get(`/api/v1/invitations/${token}`);
     expect(seen.json()).toMatchObject({ email, organization: { name: "Wire Co" }, accountExists: false });
     const joined = await browser.post(`/api/v1/invitations/${token}/accept`, { password: STRONG_PASSWORD });

@@ -1,6 +1,8 @@
 import net from "node:net";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll } from "vitest";
+import { createTestApp, type TestApp } from "../helpers/app.js";
 
 /** A port nothing listens on (yet): bound once by the OS, then released. */
 export async function freePort(): Promise<number> {
@@ -106,4 +108,21 @@ export async function until<T>(check: () => Promise<T | null | undefined | false
     if (value) return value;
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * A test app whose mail goes to a real SMTP server: both start before this file's tests and
+ * close after them. Read `smtp` and `t` inside the tests (they are set by then).
+ */
+export function withSmtpTestApp(): { readonly smtp: TestSmtp; readonly t: TestApp } {
+  const env = {} as { smtp: TestSmtp; t: TestApp };
+  beforeAll(async () => {
+    env.smtp = await TestSmtp.start();
+    env.t = await createTestApp({ env: { SMTP_URL: env.smtp.url } });
+  });
+  afterAll(async () => {
+    await env.t?.close();
+    await env.smtp?.close();
+  });
+  return env;
 }
