@@ -5,11 +5,12 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
+import { type Authz, startAuthz } from "./authz/start.js";
 import type { Config } from "./config.js";
 import type { AppContext } from "./context.js";
 import type { Database } from "./db/client.js";
 import { access } from "./http/access.js";
-import { installGuard } from "./http/guard.js";
+import { installGuard, installWriteBarrier } from "./http/guard.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
 import { activityRoutes } from "./modules/activity/routes.js";
@@ -32,6 +33,8 @@ export interface BuildOptions {
   database: Database;
   logger: Logger;
   outbox?: Outbox;
+  /** The guard's cache (default: started here for the database and config). */
+  authz?: Authz;
   /** Serve the built web app from dist/web (production and npm start). */
   serveWeb?: boolean;
   /** Sees every route as it is registered (tests list the routes and their access declarations). */
@@ -51,8 +54,10 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   if (opts.onRoute) app.addHook("onRoute", opts.onRoute);
 
   const outbox = opts.outbox ?? Outbox.fromConfig(database.db, logger, config);
-  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox };
+  const authz = opts.authz ?? (await startAuthz(database, config, logger));
+  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz };
   app.decorate("ctx", ctx);
+  app.addHook("onClose", () => authz.bus.stop());
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -102,6 +107,7 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", staticCSP: true });
 
   installGuard(app);
+  installWriteBarrier(app);
   installRouteRegistry(app);
 
   app.get("/api/openapi.json", { schema: { hide: true }, config: { access: access.public() } }, async () =>

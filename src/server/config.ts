@@ -1,8 +1,8 @@
 import { z } from "zod";
 
 const bool = z
-  .enum(["1", "0", "true", "false", "yes", "no", ""])
-  .transform((v) => v === "1" || v === "true" || v === "yes");
+  .enum(["1", "0", "true", "false", "yes", "no", "on", "off", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes" || v === "on");
 
 /** "7d", "12h", "30m", "45s" or plain seconds → milliseconds. */
 const duration = z
@@ -50,6 +50,8 @@ const envSchema = z.object({
   MAIL_POLL_MS: z.coerce.number().int().min(10).default(2000),
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
+  AUTHZ_CACHE: bool.default(true),
+  DATABASE_LISTEN_URL: url(["postgres:", "postgresql:"]).optional(),
 });
 
 export interface Config {
@@ -71,6 +73,10 @@ export interface Config {
   mailPollMs: number;
   mailRetryBaseMs: number;
   mailMaxAttempts: number;
+  /** Keep sessions and memberships between requests, invalidated by the database's notifications. */
+  authzCache: boolean;
+  /** A direct connection for LISTEN when DATABASE_URL goes through a transaction-pooling proxy. */
+  databaseListenUrl: string | undefined;
   /** Development mailbox on (no SMTP server configured; never in production). */
   devMailbox: boolean;
 }
@@ -111,6 +117,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mailPollMs: e.MAIL_POLL_MS,
     mailRetryBaseMs: e.MAIL_RETRY_BASE_MS,
     mailMaxAttempts: e.MAIL_MAX_ATTEMPTS,
+    authzCache: e.AUTHZ_CACHE,
+    databaseListenUrl: e.DATABASE_LISTEN_URL,
     devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
   };
 }

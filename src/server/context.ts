@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Authz } from "./authz/start.js";
 import type { Config } from "./config.js";
 import type { Database, Db } from "./db/client.js";
 import type { Outbox } from "./modules/mail/outbox.js";
@@ -10,6 +11,8 @@ export interface AppContext {
   db: Db;
   log: Logger;
   outbox: Outbox;
+  /** The guard's session and membership cache and its invalidation stream. */
+  authz: Authz;
 }
 
 declare module "fastify" {

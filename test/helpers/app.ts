@@ -1,6 +1,8 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { buildApp } from "../../src/server/app.js";
+import type { PgBusTiming } from "../../src/server/authz/pg-bus.js";
+import { startAuthz } from "../../src/server/authz/start.js";
 import { type Config, loadConfig } from "../../src/server/config.js";
 import type { Database } from "../../src/server/db/client.js";
 import type { Outbox } from "../../src/server/modules/mail/outbox.js";
@@ -16,6 +18,11 @@ export interface TestApp {
   close(): Promise<void>;
   /** A new client with its own cookie jar. */
   client(): TestClient;
+  /**
+   * After a test writes the database directly (not through the app, so no request awaited the
+   * write barrier): resolves once every instance's authorization cache has applied the change.
+   */
+  settle(): Promise<void>;
 }
 
 export interface TestAppOptions {
@@ -23,6 +30,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. two app instances on one PostgreSQL). */
   database?: Database;
   outbox?: (database: Database, config: Config) => Outbox;
+  /** Lease and reconnect timing of the authorization cache's PostgreSQL bus. */
+  authzTiming?: PgBusTiming;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -30,13 +39,15 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const config = loadConfig({ NODE_ENV: "test", APP_URL, LOG_LEVEL: "silent", ...opts.env });
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const outbox = opts.outbox?.(database, config);
-  const app = await buildApp({ config, database, logger, ...(outbox ? { outbox } : {}) });
+  const authz = opts.authzTiming ? await startAuthz(database, config, logger, opts.authzTiming) : undefined;
+  const app = await buildApp({ config, database, logger, ...(outbox ? { outbox } : {}), ...(authz ? { authz } : {}) });
   await app.ready();
   return {
     app,
     database,
     config,
     client: () => new TestClient(app),
+    settle: () => app.ctx.authz.bus.barrier(),
     close: async () => {
       await app.close();
       await app.ctx.outbox.stop();

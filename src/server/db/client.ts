@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import { drizzle as drizzlePg } from "drizzle-orm/node-postgres";
 import { migrate as migratePg } from "drizzle-orm/node-postgres/migrator";
 import type { PgDatabase, PgQueryResultHKT, PgTransaction } from "drizzle-orm/pg-core";
+import type { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
 import { projectRoot } from "../lib/project-root.js";
 import * as schema from "./schema/index.js";
@@ -18,6 +19,10 @@ export type DbOrTx = Db | Tx;
 export interface Database {
   db: Db;
   kind: "pglite" | "postgres";
+  /** The embedded database's client (its LISTEN feeds the authorization cache). */
+  pglite?: PGlite;
+  /** The server's connection URL (the authorization cache opens its own LISTEN connection). */
+  url?: string;
   /** Where the data lives, for the start-up log (never includes a password). */
   location: string;
   migrate(): Promise<void>;
@@ -58,6 +63,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   return {
     db,
     kind: "pglite",
+    pglite: client,
     location: dataDir ? path.resolve(dataDir) : "memory",
     migrate: () => migratePglite(db as never, { migrationsFolder: MIGRATIONS_DIR }),
     ping: async () => {
@@ -77,6 +83,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   return {
     db,
     kind: "postgres",
+    url,
     location: safe.toString(),
     migrate: async () => {
       // Several instances may start at once: the advisory lock lets one migrate at a time.

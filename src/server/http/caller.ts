@@ -1,16 +1,20 @@
 import { and, eq, sql } from "drizzle-orm";
+import type { AuthzCache } from "../authz/cache.js";
 import type { Db } from "../db/client.js";
 import { memberRoles, memberships, organizations, roles, sessions, users } from "../db/schema/index.js";
 import { hashToken } from "../lib/tokens.js";
 import { isUuidShaped } from "../lib/uuid.js";
 import {
   type LiveSession,
-  liveSessionOf,
   liveSessionWhere,
-  resolveSession,
+  readSession,
+  type SessionRow,
   sessionColumns,
+  TOUCH_EVERY_MS,
+  toAuthUser,
+  touchSession,
 } from "../modules/auth/sessions.js";
-import { type LoadedMember, memberColumns, memberJoins, memberOf } from "../modules/members/load-member.js";
+import { type LoadedMember, loadMember, memberColumns, memberJoins, memberOf } from "../modules/members/load-member.js";
 import { perDatabase } from "./prepared.js";
 
 // Session, user and the membership in the path's organization in one round trip: a member
@@ -36,19 +40,72 @@ export interface Caller extends LiveSession {
   membership?: { orgId: string; member: LoadedMember | null };
 }
 
-/** The live session of a token (sliding expiry refreshed) and, for member routes, the membership in `orgId`. */
+/**
+ * The live session of a token (sliding expiry refreshed) and, for member routes, the membership
+ * in `orgId`: from the cache when it holds them (no query), else in one query whose result the
+ * cache keeps until a database notification retires it (src/server/authz/cache.ts).
+ */
 export async function resolveCaller(
   db: Db,
+  cache: AuthzCache,
   token: string,
   orgId: string | undefined,
   idleTtlMs: number,
 ): Promise<Caller | null> {
-  // Anything not UUID-shaped is left to the route's validation (400).
-  if (!orgId || !isUuidShaped(orgId)) return resolveSession(db, token, idleTtlMs);
+  const tokenHash = hashToken(token);
   const now = new Date();
-  const rows = await sessionAndMemberQuery(db).execute({ tokenHash: hashToken(token), now: now.toISOString(), orgId });
+  // Anything not UUID-shaped is left to the route's validation (400).
+  const memberOrg = orgId && isUuidShaped(orgId) ? orgId : undefined;
+
+  const cached = cache.session(tokenHash, now.getTime());
+  if (cached) {
+    await touchIfDue(db, cache, tokenHash, cached.sessionId, cached.lastUsedAt, now, idleTtlMs);
+    const session = { sessionId: cached.sessionId, user: cached.user };
+    if (!memberOrg) return session;
+    let member = cache.member(memberOrg, cached.user.id);
+    if (member === undefined) {
+      const ticket = cache.ticket();
+      member = await loadMember(db, memberOrg, cached.user.id);
+      cache.putMember(ticket, memberOrg, cached.user.id, member);
+    }
+    return { ...session, membership: { orgId: memberOrg, member } };
+  }
+
+  const ticket = cache.ticket();
+  if (!memberOrg) {
+    const row = await readSession(db, tokenHash, now);
+    if (!row) return null;
+    const session = sessionOf(row);
+    cache.putSession(ticket, tokenHash, { ...session, lastUsedAt: row.lastUsedAt.getTime(), expiresAt: row.expiresAt.getTime() });
+    await touchIfDue(db, cache, tokenHash, row.sessionId, row.lastUsedAt.getTime(), now, idleTtlMs);
+    return session;
+  }
+  const rows = await sessionAndMemberQuery(db).execute({ tokenHash, now: now.toISOString(), orgId: memberOrg });
   const first = rows[0];
   if (!first) return null;
-  const session = await liveSessionOf(db, first, now, idleTtlMs);
-  return { ...session, membership: { orgId, member: memberOf(orgId, first.userId, rows) } };
+  const session = sessionOf(first);
+  const member = memberOf(memberOrg, first.userId, rows);
+  cache.putSession(ticket, tokenHash, { ...session, lastUsedAt: first.lastUsedAt.getTime(), expiresAt: first.expiresAt.getTime() });
+  cache.putMember(ticket, memberOrg, first.userId, member);
+  await touchIfDue(db, cache, tokenHash, first.sessionId, first.lastUsedAt.getTime(), now, idleTtlMs);
+  return { ...session, membership: { orgId: memberOrg, member } };
+}
+
+function sessionOf(row: SessionRow): LiveSession {
+  return { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
+}
+
+/** Refreshes the sliding expiry at most once a minute (per instance). */
+async function touchIfDue(
+  db: Db,
+  cache: AuthzCache,
+  tokenHash: string,
+  sessionId: string,
+  lastUsedAt: number,
+  now: Date,
+  idleTtlMs: number,
+): Promise<void> {
+  if (now.getTime() - lastUsedAt <= TOUCH_EVERY_MS) return;
+  await touchSession(db, sessionId, now, idleTtlMs);
+  cache.sessionTouched(tokenHash, now.getTime(), now.getTime() + idleTtlMs);
 }

@@ -28,7 +28,7 @@ function sessionToken(request: FastifyRequest): { token: string; viaCookie: bool
  * preHandler (after validation, so a bad `:orgId` or body answers 400 first): 404/403.
  */
 export function installGuard(app: FastifyInstance): void {
-  const { config, db } = app.ctx;
+  const { config, db, authz } = app.ctx;
   const appOrigin = new URL(config.appUrl).origin;
 
   /** The membership read along with the session, judged in preHandler once the request is valid. */
@@ -54,7 +54,7 @@ export function installGuard(app: FastifyInstance): void {
     if (found) {
       // Route params are parsed before onRequest; validation comes later.
       const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
-      const caller = await resolveCaller(db, found.token, orgId, config.sessionIdleTtlMs);
+      const caller = await resolveCaller(db, authz.cache, found.token, orgId, config.sessionIdleTtlMs);
       if (caller) {
         request.auth = { user: caller.user, session: { id: caller.sessionId, viaCookie: found.viaCookie } };
         if (caller.membership) membershipOf.set(request, caller.membership);
@@ -93,7 +93,8 @@ export function installGuard(app: FastifyInstance): void {
     // Not a member answers exactly like an organization that does not exist.
     if (!member) throw notFound("organization", "org_not_found");
     request.member = member;
-    await touchMemberActivity(db, member);
+    const activeAt = await touchMemberActivity(db, member);
+    if (activeAt) authz.cache.memberActive(orgId, member.userId, activeAt);
     if (
       member.requireTwoFactor &&
       !request.auth.user.twoFactorEnabled &&
@@ -113,6 +114,25 @@ export function installGuard(app: FastifyInstance): void {
       if (!member.permissions.has(p)) {
         throw forbidden("permission_denied", `You need the ${p} permission for this.`, { missingPermission: p });
       }
+    }
+  });
+}
+
+/**
+ * A state change is answered only once every instance has applied it to its authorization
+ * cache, so the client's next request, wherever it lands, is judged on the new state. Failed
+ * requests changed nothing the guard reads; they skip it.
+ */
+export function installWriteBarrier(app: FastifyInstance): void {
+  const { authz, log } = app.ctx;
+  app.addHook("onSend", async (request, reply) => {
+    if (!STATE_CHANGING.has(request.method) || reply.statusCode >= 400) return;
+    if (!request.routeOptions.config?.access) return;
+    try {
+      await authz.bus.barrier();
+    } catch (err) {
+      // The change is committed and notified; only the wait for other instances failed.
+      log.warn({ err }, "authorization cache: write barrier failed");
     }
   });
 }

@@ -1,3 +1,4 @@
+export * from "./authz.js";
 export * from "./activity.js";
 export * from "./mail.js";
 export * from "./orgs.js";

@@ -7,7 +7,7 @@ import { hashToken, newToken } from "../../lib/tokens.js";
 
 export const SESSION_COOKIE = "chorus_session";
 /** Sliding expiry is refreshed at most this often, so a busy client does not write on every request. */
-const TOUCH_EVERY_MS = 60_000;
+export const TOUCH_EVERY_MS = 60_000;
 
 export interface NewSession {
   id: string;
@@ -39,6 +39,7 @@ export async function createSession(
 export const sessionColumns = {
   sessionId: sessions.id,
   lastUsedAt: sessions.lastUsedAt,
+  expiresAt: sessions.expiresAt,
   userId: users.id,
   email: users.email,
   firstName: users.firstName,
@@ -65,29 +66,25 @@ const sessionQuery = perDatabase((db) =>
     .prepare("chorus_session"),
 );
 
-type SessionRow = Awaited<ReturnType<ReturnType<typeof sessionQuery>["execute"]>>[number];
+export type SessionRow = Awaited<ReturnType<ReturnType<typeof sessionQuery>["execute"]>>[number];
 
 export interface LiveSession {
   sessionId: string;
   user: AuthUser;
 }
 
-/** The live session of a token with its user, or null; refreshes the sliding expiry. */
-export async function resolveSession(db: Db, token: string, idleTtlMs: number): Promise<LiveSession | null> {
-  const now = new Date();
-  const [row] = await sessionQuery(db).execute({ tokenHash: hashToken(token), now: now.toISOString() });
-  return row ? liveSessionOf(db, row, now, idleTtlMs) : null;
+/** The live session row of a token hash, with its user, as `sessionColumns` reads it. */
+export async function readSession(db: Db, tokenHash: string, now: Date): Promise<SessionRow | undefined> {
+  const [row] = await sessionQuery(db).execute({ tokenHash, now: now.toISOString() });
+  return row;
 }
 
-/** The session of a row read with `sessionColumns`; refreshes its sliding expiry at most once a minute. */
-export async function liveSessionOf(db: Db, row: SessionRow, now: Date, idleTtlMs: number): Promise<LiveSession> {
-  if (now.getTime() - row.lastUsedAt.getTime() > TOUCH_EVERY_MS) {
-    await db
-      .update(sessions)
-      .set({ lastUsedAt: now, expiresAt: new Date(now.getTime() + idleTtlMs) })
-      .where(eq(sessions.id, row.sessionId));
-  }
-  return { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
+/** Refreshes the sliding expiry: the session lives `idleTtlMs` from `now`. */
+export async function touchSession(db: Db, sessionId: string, now: Date, idleTtlMs: number): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ lastUsedAt: now, expiresAt: new Date(now.getTime() + idleTtlMs) })
+    .where(eq(sessions.id, sessionId));
 }
 
 /** The signed-in user the request context carries, from a users row. */

@@ -82,13 +82,15 @@ export function memberOf(orgId: string, userId: string, rows: readonly MemberRow
 /**
  * Marks the member active (memberships.last_active_at for the access review). Writes at
  * most once a minute per member: the caller skips it when the loaded value is recent, and
- * the WHERE makes concurrent requests of the same member write once.
+ * the WHERE makes concurrent requests of the same member write once. Returns the time it
+ * marked, or null when it skipped (the guard's cache keeps the time, not to write again).
  */
 export async function touchMemberActivity(
   db: DbOrTx,
   member: { orgId: string; memberId: string; lastActiveAt: Date | null },
-): Promise<void> {
-  if (member.lastActiveAt && Date.now() - member.lastActiveAt.getTime() < 60_000) return;
+): Promise<Date | null> {
+  if (member.lastActiveAt && Date.now() - member.lastActiveAt.getTime() < 60_000) return null;
+  const at = new Date();
   await db
     .update(memberships)
     .set({ lastActiveAt: sql`now()` })
@@ -99,4 +101,5 @@ export async function touchMemberActivity(
         sql`(${memberships.lastActiveAt} is null or ${memberships.lastActiveAt} < now() - interval '1 minute')`,
       ),
     );
+  return at;
 }

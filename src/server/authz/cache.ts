@@ -1,0 +1,154 @@
+import { LRUCache } from "lru-cache";
+import type { AuthUser } from "../http/request-context.js";
+import type { LoadedMember } from "../modules/members/load-member.js";
+
+/** A live session as the guard needs it; times in epoch milliseconds. */
+export interface CachedSession {
+  sessionId: string;
+  user: AuthUser;
+  lastUsedAt: number;
+  expiresAt: number;
+}
+
+interface Entry<T> {
+  value: T;
+  epoch: number;
+  /** The generations of the entry's invalidation scopes when it was stored. */
+  gen1: number;
+  gen2: number;
+}
+
+/** A load's permission to store what it read: see `ticket()`. */
+export type Ticket = number | null;
+
+/** Scopes (the payloads database triggers send, migrations/0002_authz_notify.sql). */
+const userScope = (userId: string) => `u:${userId}`;
+const orgScope = (orgId: string) => `o:${orgId}`;
+const memberScope = (orgId: string, userId: string) => `m:${orgId}:${userId}`;
+export const FLUSH_SCOPE = "*";
+
+/** Past this many invalidated scopes, the generations start over with a flush (bounded memory). */
+const MAX_GENERATIONS = 100_000;
+
+/**
+ * Sessions and memberships the guard read, kept between requests while `isTrusted()` says the
+ * invalidation stream is live. Every committed change notifies a scope; `invalidate(scope)` bumps
+ * its generation, and an entry is used only while the generations of its scopes are those it was
+ * stored with, so one notification retires every entry it concerns without an index.
+ *
+ * A read that overlapped an invalidation is never stored: `ticket()` before the query,
+ * `put*(ticket, …)` after it, and any invalidation in between voids the ticket.
+ */
+export class AuthzCache {
+  #epoch = 0;
+  /** Counts invalidations and flushes; a ticket is the value it had when a read began. */
+  #changes = 0;
+  readonly #gens = new Map<string, number>();
+  readonly #sessions: LRUCache<string, Entry<CachedSession>>;
+  readonly #members: LRUCache<string, Entry<LoadedMember | null>>;
+  /** Lookups answered from the cache and not (tests and the benchmark read them). */
+  readonly stats = { hits: 0, misses: 0 };
+
+  constructor(
+    readonly isTrusted: () => boolean,
+    max = 100_000,
+  ) {
+    this.#sessions = new LRUCache({ max });
+    this.#members = new LRUCache({ max });
+  }
+
+  /** Before a read meant for the cache; null when nothing may be stored. */
+  ticket(): Ticket {
+    return this.isTrusted() ? this.#changes : null;
+  }
+
+  session(tokenHash: string, nowMs: number): CachedSession | undefined {
+    const e = this.isTrusted() ? this.#sessions.get(tokenHash) : undefined;
+    // Expired here may have been extended by another instance's touch: read it again.
+    if (
+      !e ||
+      e.epoch !== this.#epoch ||
+      e.gen1 !== this.#gen(userScope(e.value.user.id)) ||
+      e.value.expiresAt <= nowMs
+    ) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    return e.value;
+  }
+
+  /** The membership (null: none) of the user in the organization, or undefined when not cached. */
+  member(orgId: string, userId: string): LoadedMember | null | undefined {
+    const e = this.isTrusted() ? this.#members.get(`${orgId}:${userId}`) : undefined;
+    if (
+      !e ||
+      e.epoch !== this.#epoch ||
+      e.gen1 !== this.#gen(orgScope(orgId)) ||
+      e.gen2 !== this.#gen(memberScope(orgId, userId))
+    ) {
+      this.stats.misses++;
+      return undefined;
+    }
+    this.stats.hits++;
+    return e.value;
+  }
+
+  putSession(ticket: Ticket, tokenHash: string, value: CachedSession): void {
+    if (!this.#storable(ticket)) return;
+    this.#sessions.set(tokenHash, { value, epoch: this.#epoch, gen1: this.#gen(userScope(value.user.id)), gen2: 0 });
+  }
+
+  putMember(ticket: Ticket, orgId: string, userId: string, value: LoadedMember | null): void {
+    if (!this.#storable(ticket)) return;
+    this.#members.set(`${orgId}:${userId}`, {
+      value,
+      epoch: this.#epoch,
+      gen1: this.#gen(orgScope(orgId)),
+      gen2: this.#gen(memberScope(orgId, userId)),
+    });
+  }
+
+  /** The session's sliding expiry was refreshed by this instance. */
+  sessionTouched(tokenHash: string, lastUsedAt: number, expiresAt: number): void {
+    const e = this.#sessions.get(tokenHash);
+    if (e) e.value = { ...e.value, lastUsedAt, expiresAt };
+  }
+
+  /** The member's activity time was written by this instance (copy on write: requests hold the old one). */
+  memberActive(orgId: string, userId: string, at: Date): void {
+    const e = this.#members.get(`${orgId}:${userId}`);
+    if (e?.value) e.value = { ...e.value, lastActiveAt: at };
+  }
+
+  /** A notification from the database: `u:<userId>`, `o:<orgId>`, `m:<orgId>:<userId>` or `*`. */
+  invalidate(scope: string): void {
+    if (scope === FLUSH_SCOPE || this.#gens.size >= MAX_GENERATIONS) {
+      this.flush();
+      return;
+    }
+    this.#changes++;
+    this.#gens.set(scope, (this.#gens.get(scope) ?? 0) + 1);
+  }
+
+  /** Forget everything: the invalidation stream (re)started or was lost. */
+  flush(): void {
+    this.#changes++;
+    this.#epoch++;
+    this.#gens.clear();
+    this.#sessions.clear();
+    this.#members.clear();
+  }
+
+  get size(): { sessions: number; members: number } {
+    return { sessions: this.#sessions.size, members: this.#members.size };
+  }
+
+  #storable(ticket: Ticket): boolean {
+    return ticket !== null && ticket === this.#changes && this.isTrusted();
+  }
+
+  #gen(scope: string): number {
+    return this.#gens.get(scope) ?? 0;
+  }
+}

@@ -1,0 +1,201 @@
+import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { sql } from "drizzle-orm";
+import pg from "pg";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import { AUTHZ_CHANNEL, type AuthzBus } from "./bus.js";
+import type { AuthzCache } from "./cache.js";
+
+export interface PgBusTiming {
+  /** How long an instance's lease lasts in the database once renewed. */
+  leaseMs: number;
+  /** How often the lease is renewed (over the notification connection, proving it alive). */
+  renewMs: number;
+  /** The instance stops trusting its cache this long before its lease runs out in the database. */
+  marginMs: number;
+  /** Wait before reconnecting a lost notification connection. */
+  reconnectMs: number;
+}
+
+export const DEFAULT_PG_BUS_TIMING: PgBusTiming = { leaseMs: 5000, renewMs: 1000, marginMs: 1000, reconnectMs: 1000 };
+
+interface Waiter {
+  acked: Set<string>;
+  check: () => void;
+}
+
+/**
+ * The invalidation stream over a PostgreSQL server shared by several instances.
+ *
+ * - A dedicated connection LISTENs on `chorus_authz`; each change notification invalidates a
+ *   cache scope. The cache is flushed whenever listening (re)starts, and trusted only while the
+ *   connection is up and the instance's lease, renewed over that same connection, has not run out.
+ * - The barrier: after its change committed, a writer notifies a ping on the same channel and reads
+ *   which instances hold a lease. PostgreSQL delivers notifications in commit order, so an instance
+ *   that sees the ping has applied the change; it answers with an ack. The writer waits for every
+ *   leaseholder's ack, or for its lease to run out: an instance that lost its connection without
+ *   knowing it stops trusting its cache before then (`marginMs`).
+ */
+export class PgAuthzBus implements AuthzBus {
+  readonly id = randomUUID();
+  #client: pg.Client | null = null;
+  #trustUntil = 0;
+  #stopped = false;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #waiters = new Map<string, Waiter>();
+
+  constructor(
+    private readonly url: string,
+    private readonly db: Db,
+    private readonly cache: AuthzCache,
+    private readonly log: Logger,
+    private readonly timing: PgBusTiming = DEFAULT_PG_BUS_TIMING,
+  ) {}
+
+  /** Connects once; when that fails the app still serves (uncached) and the bus keeps retrying. */
+  async start(): Promise<void> {
+    try {
+      await this.#connect();
+    } catch (err) {
+      this.log.warn({ err }, "authorization cache: cannot listen for changes yet; reading every request");
+      this.#scheduleReconnect();
+    }
+  }
+
+  trusted(): boolean {
+    return this.#client !== null && performance.now() < this.#trustUntil;
+  }
+
+  async barrier(): Promise<void> {
+    const nonce = randomUUID();
+    const waiter: Waiter = { acked: new Set(), check: () => {} };
+    this.#waiters.set(nonce, waiter);
+    try {
+      const result = (await this.db.execute(sql`
+        select pg_notify(${AUTHZ_CHANNEL}, ${`p:${nonce}:${this.id}`}),
+          (select coalesce(json_agg(json_build_object(
+             'id', id, 'ms', ceil(extract(epoch from lease_until - now()) * 1000))), '[]'::json)
+           from authz_instances where lease_until > now()) as live`)) as unknown as {
+        rows: { live: { id: string; ms: number }[] }[];
+      };
+      const started = performance.now();
+      // This instance waits for its own listener only while that listener is what it trusts.
+      const expected = result.rows[0]!.live.filter((i) => i.id !== this.id || this.trusted());
+      await new Promise<void>((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        waiter.check = () => {
+          const elapsed = performance.now() - started;
+          const missing = expected.filter((i) => !waiter.acked.has(i.id) && i.ms > elapsed);
+          if (missing.length === 0) {
+            clearTimeout(timer);
+            resolve();
+            return;
+          }
+          clearTimeout(timer);
+          // Wake when the first missing lease runs out, or an ack calls check() again.
+          timer = setTimeout(waiter.check, Math.max(1, Math.min(...missing.map((i) => i.ms)) - elapsed + 1));
+        };
+        waiter.check();
+      });
+    } finally {
+      this.#waiters.delete(nonce);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#reconnectTimer);
+    clearInterval(this.#renewTimer);
+    const client = this.#client;
+    this.#client = null;
+    this.cache.flush();
+    if (!client) return;
+    // Writers need not wait for a lease that is gone.
+    await client.query("delete from authz_instances where id = $1", [this.id]).catch(() => {});
+    await client.end().catch(() => {});
+  }
+
+  async #connect(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url, application_name: `chorus-authz:${this.id}` });
+    client.on("notification", (msg) => this.#onMessage(client, msg.payload ?? ""));
+    client.on("error", (err) => this.#lost(client, err));
+    client.on("end", () => this.#lost(client));
+    try {
+      await client.connect();
+      await client.query(`listen ${AUTHZ_CHANNEL}`);
+      await client.query("delete from authz_instances where lease_until < now() - interval '1 hour'");
+      if (this.#stopped) throw new Error("stopped");
+      this.#client = client;
+      // Entries read before listening began may miss a change: start from nothing.
+      this.cache.flush();
+      await this.#renew(client);
+    } catch (err) {
+      if (this.#client === client) this.#client = null;
+      client.removeAllListeners("end");
+      client.on("error", () => {});
+      await client.end().catch(() => {});
+      throw err;
+    }
+    this.#renewTimer = setInterval(() => {
+      this.#renew(client).catch((err) => this.#lost(client, err));
+    }, this.timing.renewMs);
+    this.#renewTimer.unref();
+    this.log.debug({ instance: this.id }, "authorization cache: listening for changes");
+  }
+
+  async #renew(client: pg.Client): Promise<void> {
+    const sent = performance.now();
+    await client.query(
+      `insert into authz_instances (id, lease_until) values ($1, now() + $2 * interval '1 millisecond')
+       on conflict (id) do update set lease_until = excluded.lease_until`,
+      [this.id, this.timing.leaseMs],
+    );
+    // The database counted the lease from a moment after `sent`: ending trust earlier is safe.
+    if (this.#client === client) this.#trustUntil = sent + this.timing.leaseMs - this.timing.marginMs;
+  }
+
+  #onMessage(client: pg.Client, payload: string): void {
+    if (payload.startsWith("p:")) {
+      const [, nonce, from] = payload.split(":");
+      if (from === this.id) this.#ack(nonce!, this.id);
+      else client.query("select pg_notify($1, $2)", [AUTHZ_CHANNEL, `a:${nonce}:${this.id}`]).catch(() => {});
+      return;
+    }
+    if (payload.startsWith("a:")) {
+      const [, nonce, from] = payload.split(":");
+      this.#ack(nonce!, from!);
+      return;
+    }
+    this.cache.invalidate(payload);
+  }
+
+  #ack(nonce: string, instance: string): void {
+    const waiter = this.#waiters.get(nonce);
+    if (!waiter) return;
+    waiter.acked.add(instance);
+    waiter.check();
+  }
+
+  #lost(client: pg.Client, err?: unknown): void {
+    if (this.#client !== client) return;
+    this.#client = null;
+    this.#trustUntil = 0;
+    clearInterval(this.#renewTimer);
+    this.cache.flush();
+    client.end().catch(() => {});
+    if (this.#stopped) return;
+    this.log.warn({ err }, "authorization cache: lost the change notifications; reading every request until back");
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = setTimeout(() => {
+      if (this.#stopped) return;
+      this.#connect().catch(() => this.#scheduleReconnect());
+    }, this.timing.reconnectMs);
+    this.#reconnectTimer.unref();
+  }
+}
