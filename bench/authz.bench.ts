@@ -5,9 +5,17 @@
 //      Ability per role set) and casbin (RBAC model, the seven roles as policy lines, `enforce`).
 //      The three are first checked to agree on every (member role set, permission) pair.
 //  (b) the latency the authentication + authorization hooks add to a trivial route, through the
-//      real app (app.inject): the same handler registered public / signedIn / member("members:read"),
-//      interleaved in rounds, first through app.inject, then over a real port (127.0.0.1, one
-//      kept-alive connection, sequential requests); then the parts of the hooks timed alone (session lookup, membership load).
+//      real app: the same handler registered public / signedIn / member("members:read"), on an app
+//      with the authorization cache on (the default) and on a second instance built the same way with
+//      AUTHZ_CACHE=off on the same database; all variants interleaved in rounds, first through
+//      app.inject, then over a real port (127.0.0.1, one kept-alive connection per instance,
+//      sequential requests). The cache's hit/miss counts are printed per variant.
+//  (b') the write barrier: the same trivial handler behind POST (public and member), cache on (the
+//      onSend hook awaits bus.barrier(): on PostgreSQL a ping NOTIFY acked by every leaseholder, on
+//      PGlite a no-op) against AUTHZ_CACHE=off (no barrier); on PostgreSQL again with a second
+//      cache-on instance on the same database (two leaseholders must ack).
+//  Then the parts of the hooks timed alone (resolveCaller cold and warm, membership load, hashing,
+//  the barrier).
 // Database: an in-memory PGlite; with TEST_DATABASE_URL=postgres://… a fresh database on that server
 // (dropped at the end), exactly as the tests do.
 // Knobs: BENCH_ROUNDS (default 9, in-process), BENCH_HTTP_ROUNDS (default 30), BENCH_HTTP_BATCH (default 50).
@@ -16,10 +24,13 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { AbilityBuilder, createMongoAbility, type MongoAbility } from "@casl/ability";
 import { type Enforcer, newCachedEnforcer, newEnforcer, newModelFromString, StringAdapter } from "casbin";
+import { sql } from "drizzle-orm";
+import type { FastifyInstance } from "fastify";
 import pino from "pino";
 import { z } from "zod";
 import { buildApp } from "../src/server/app.js";
-import { loadConfig } from "../src/server/config.js";
+import { AuthzCache } from "../src/server/authz/cache.js";
+import { type Config, loadConfig } from "../src/server/config.js";
 import { access } from "../src/server/http/access.js";
 import { resolveCaller } from "../src/server/http/caller.js";
 import { hashToken } from "../src/server/lib/tokens.js";
@@ -353,29 +364,46 @@ console.log(`goal "a check at least as fast as CASL's": ${project <= casl ? "OK"
 // (b) The hooks on a trivial route, through the real app.
 // ---------------------------------------------------------------------------------------------
 const database = await createTestDatabase();
-const config = loadConfig({ NODE_ENV: "test", APP_URL: "http://bench.test", LOG_LEVEL: "silent" });
-const app = await buildApp({ config, database, logger: pino({ level: "silent" }) });
+const baseEnv = { NODE_ENV: "test", APP_URL: "http://bench.test", LOG_LEVEL: "silent" };
+const config = loadConfig(baseEnv);
+const configOff = loadConfig({ ...baseEnv, AUTHZ_CACHE: "off" });
+if (!config.authzCache || configOff.authzCache) throw new Error("AUTHZ_CACHE is not read as expected");
 const params = z.object({ orgId: z.uuid() });
 // Marks inside the request (requests run one at a time): these hooks are registered in the bench
 // routes' own plugin, so Fastify runs them after the root instance's hooks, i.e. after the guard's
 // onRequest (session) and preHandler (membership + permission).
 const marks = { onRequest: 0, preHandler: 0 };
-await app.register(
-  async (api) => {
-    api.addHook("onRequest", async () => {
-      marks.onRequest = performance.now();
-    });
-    api.addHook("preHandler", async () => {
-      marks.preHandler = performance.now();
-    });
-    const ok = async () => ({ ok: true });
-    api.get("/orgs/:orgId/bench/public", { config: { access: access.public() }, schema: { params } }, ok);
-    api.get("/orgs/:orgId/bench/signed-in", { config: { access: access.signedIn() }, schema: { params } }, ok);
-    api.get("/orgs/:orgId/bench/member", { config: { access: access.member("members:read") }, schema: { params } }, ok);
-  },
-  { prefix: "/api/v1" },
-);
-await app.ready();
+/** An app as main.ts builds it (same database), plus the trivial bench routes. */
+async function benchApp(cfg: Config, withRoutes = true): Promise<FastifyInstance> {
+  const a = await buildApp({ config: cfg, database, logger: pino({ level: "silent" }) });
+  if (withRoutes) {
+    await a.register(
+      async (api) => {
+        api.addHook("onRequest", async () => {
+          marks.onRequest = performance.now();
+        });
+        api.addHook("preHandler", async () => {
+          marks.preHandler = performance.now();
+        });
+        const ok = async () => ({ ok: true });
+        const pub = { config: { access: access.public() }, schema: { params } };
+        const mem = { config: { access: access.member("members:read") }, schema: { params } };
+        api.get("/orgs/:orgId/bench/public", pub, ok);
+        api.get("/orgs/:orgId/bench/signed-in", { config: { access: access.signedIn() }, schema: { params } }, ok);
+        api.get("/orgs/:orgId/bench/member", mem, ok);
+        // State-changing twins: answered 200 under 400, so installWriteBarrier's onSend awaits the barrier.
+        api.post("/orgs/:orgId/bench/public-write", pub, ok);
+        api.post("/orgs/:orgId/bench/member-write", mem, ok);
+      },
+      { prefix: "/api/v1" },
+    );
+  }
+  await a.ready();
+  return a;
+}
+// The default configuration (cache on) and a second instance with AUTHZ_CACHE=off on the same database.
+const app = await benchApp(config);
+const appOff = await benchApp(configOff);
 
 const signup = await app.inject({
   method: "POST",
@@ -386,6 +414,7 @@ const signup = await app.inject({
 if (signup.statusCode !== 201) throw new Error(`signup: ${signup.statusCode} ${signup.body}`);
 const token = (signup.cookies as { name: string; value: string }[]).find((c) => c.name === "chorus_session")!.value;
 const userId = signup.json().id as string;
+// Bearer, not the cookie: the guard's CSRF check then needs no Origin header on writes.
 const auth = { authorization: `Bearer ${token}` };
 const created = await app.inject({
   method: "POST",
@@ -396,107 +425,257 @@ const created = await app.inject({
 if (created.statusCode !== 201) throw new Error(`create org: ${created.statusCode} ${created.body}`);
 const orgId = created.json().id as string;
 
-const variants = [
-  { name: "public, no credentials", url: `/api/v1/orgs/${orgId}/bench/public`, headers: {} },
-  { name: "signedIn (session lookup)", url: `/api/v1/orgs/${orgId}/bench/signed-in`, headers: auth },
-  { name: 'member("members:read")', url: `/api/v1/orgs/${orgId}/bench/member`, headers: auth },
-] as const;
-type Variant = (typeof variants)[number];
+/** Live leases in authz_instances: the instances a barrier waits for (PostgreSQL only). */
+async function leaseholders(): Promise<number> {
+  if (database.kind !== "postgres") return 0;
+  const res = (await database.db.execute(
+    sql`select count(*)::int as n from authz_instances where lease_until > now()`,
+  )) as unknown as { rows: { n: number }[] };
+  return res.rows[0]!.n;
+}
+console.log(
+  `\nDatabase: ${database.kind}. Instances: cache on (bus trusted: ${app.ctx.authz.bus.trusted()}), ` +
+    `AUTHZ_CACHE=off (bus trusted: ${appOff.ctx.authz.bus.trusted()})` +
+    (database.kind === "postgres" ? `; leaseholders in authz_instances: ${await leaseholders()}.` : "."),
+);
+
+interface Variant {
+  name: string;
+  app: FastifyInstance;
+  method: "GET" | "POST";
+  url: string;
+  headers: Record<string, string>;
+  /** Not a request: a direct call timed the same way (no marks). */
+  call?: () => Promise<unknown>;
+}
+const at = (path: string) => `/api/v1/orgs/${orgId}/bench/${path}`;
+const get = (name: string, a: FastifyInstance, path: string, headers: Record<string, string> = auth): Variant => ({
+  name,
+  app: a,
+  method: "GET",
+  url: at(path),
+  headers,
+});
+const post = (name: string, a: FastifyInstance, path: string, headers: Record<string, string> = auth): Variant => ({
+  name,
+  app: a,
+  method: "POST",
+  url: at(path),
+  headers,
+});
+
+const readVariants: Variant[] = [
+  get("public, no credentials", app, "public", {}),
+  get("signedIn (session), cache on", app, "signed-in"),
+  get('member("members:read"), cache on', app, "member"),
+  get("signedIn (session), AUTHZ_CACHE=off", appOff, "signed-in"),
+  get('member("members:read"), AUTHZ_CACHE=off', appOff, "member"),
+  get("public, AUTHZ_CACHE=off instance (control)", appOff, "public", {}),
+];
+const READ_PUBLIC = readVariants[0]!.name;
+const READ_MEMBER_ON = readVariants[2]!.name;
+const READ_MEMBER_OFF = readVariants[4]!.name;
+
+const writeVariants = (suffix: string): Variant[] => [
+  post(`public write, AUTHZ_CACHE=off (no barrier)${suffix}`, appOff, "public-write", {}),
+  post(`public write, cache on (barrier)${suffix}`, app, "public-write", {}),
+  post(`member write, AUTHZ_CACHE=off (no barrier)${suffix}`, appOff, "member-write"),
+  post(`member write, cache on (cache + barrier)${suffix}`, app, "member-write"),
+  {
+    name: `bus.barrier() alone, cache on${suffix}`,
+    app,
+    method: "POST",
+    url: "",
+    headers: {},
+    call: () => app.ctx.authz.bus.barrier(),
+  },
+];
 
 // Over a real port: the same process serves and asks, one request at a time on one kept-alive
-// socket (node:http's Agent; the `undici` package is not installed and fetch adds its own cost).
-await app.listen({ host: "127.0.0.1", port: 0 });
-const port = (app.server.address() as AddressInfo).port;
-const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+// socket per instance (node:http's Agent; the `undici` package is not installed and fetch adds its own cost).
+const servers = new Map<FastifyInstance, { port: number; agent: http.Agent }>();
+for (const a of [app, appOff]) {
+  await a.listen({ host: "127.0.0.1", port: 0 });
+  servers.set(a, {
+    port: (a.server.address() as AddressInfo).port,
+    agent: new http.Agent({ keepAlive: true, maxSockets: 1 }),
+  });
+}
 const overPort = (v: Variant) =>
   new Promise<number>((resolve, reject) => {
-    const req = http.request(
-      { host: "127.0.0.1", port, path: v.url, method: "GET", headers: v.headers, agent },
-      (res) => {
-        res.on("error", reject);
-        res.on("end", () => resolve(res.statusCode ?? 0));
-        res.resume();
-      },
-    );
+    const { port, agent } = servers.get(v.app)!;
+    const headers = v.method === "GET" ? v.headers : { ...v.headers, "content-length": "0" };
+    const req = http.request({ host: "127.0.0.1", port, path: v.url, method: v.method, headers, agent }, (res) => {
+      res.on("error", reject);
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.resume();
+    });
     req.on("error", reject);
     req.end();
   });
 const viaInject = async (v: Variant) =>
-  (await app.inject({ method: "GET", url: v.url, headers: v.headers })).statusCode;
+  (await v.app.inject({ method: v.method, url: v.url, headers: v.headers })).statusCode;
+type Transport = { name: string; send: (v: Variant) => Promise<number> };
+const INJECT: Transport = { name: "app.inject", send: viaInject };
+const PORT: Transport = { name: "a real port (127.0.0.1, keep-alive)", send: overPort };
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const member50: number[] = [];
+const sign = (x: number) => `${x < 0 ? "−" : "+"}${Math.abs(x * 100).toFixed(0)}%`;
+const vs = (a: number, b: number) => `${(a / b).toFixed(2)}× (${sign(a / b - 1)})`;
 
-async function measure(transport: string, send: (v: Variant) => Promise<number>): Promise<void> {
+interface Result {
+  lat: number[];
+  /** [start → guard's onRequest done, → guard's preHandler done, → response], µs. */
+  segs: [number[], number[], number[]];
+  hits: number;
+  misses: number;
+}
+
+/** Warm-up, then HTTP_ROUNDS rounds, each sending HTTP_BATCH requests per variant in rotating order. */
+async function measure(variants: Variant[], t: Transport): Promise<Map<string, Result>> {
+  const send = async (v: Variant) => {
+    if (!v.call) return t.send(v);
+    await v.call();
+    return 200;
+  };
   for (const v of variants) {
     for (let i = 0; i < 300; i++) {
       const status = await send(v);
       if (status !== 200) throw new Error(`${v.name}: ${status}`);
     }
   }
-  const lat = new Map<string, number[]>(variants.map((v) => [v.name, []]));
-  /** Per variant: [start → guard's onRequest done, → guard's preHandler done, → response], µs. */
-  const segs = new Map<string, [number[], number[], number[]]>(variants.map((v) => [v.name, [[], [], []]]));
+  const res = new Map<string, Result>(
+    variants.map((v) => [v.name, { lat: [], segs: [[], [], []], hits: 0, misses: 0 }]),
+  );
   for (let r = 0; r < HTTP_ROUNDS; r++) {
     for (let k = 0; k < variants.length; k++) {
       const v = variants[(k + r) % variants.length]!;
-      const xs = lat.get(v.name)!;
+      const out = res.get(v.name)!;
+      const stats = v.app.ctx.authz.cache.stats;
+      const hits0 = stats.hits;
+      const misses0 = stats.misses;
       for (let i = 0; i < HTTP_BATCH; i++) {
+        marks.onRequest = marks.preHandler = Number.NaN;
         const t0 = performance.now();
         const status = await send(v);
         const t1 = performance.now();
-        xs.push((t1 - t0) * 1000);
+        out.lat.push((t1 - t0) * 1000);
         if (status !== 200) throw new Error(`${v.name}: ${status}`);
-        const [a, b, c] = segs.get(v.name)!;
+        if (v.call) continue;
+        const [a, b, c] = out.segs;
         a.push((marks.onRequest - t0) * 1000);
         b.push((marks.preHandler - marks.onRequest) * 1000);
         c.push((t1 - marks.preHandler) * 1000);
       }
+      out.hits += stats.hits - hits0;
+      out.misses += stats.misses - misses0;
     }
   }
-  const base = lat.get(variants[0].name)!;
-  console.log(
-    `\n(b) GET of a trivial route ({ok:true}) through ${transport} on ${database.kind}, ${HTTP_ROUNDS} interleaved rounds × ${HTTP_BATCH} requests per variant:`,
-  );
-  console.log("| access | p50 µs | mean µs | p95 µs | p50 vs public | mean vs public |");
-  console.log("|---|---:|---:|---:|---:|---:|");
+  return res;
+}
+
+function printTable(title: string, variants: Variant[], res: Map<string, Result>, baseName: string): void {
+  const base = res.get(baseName)!.lat;
+  console.log(`\n${title}`);
+  console.log(`| variant | p50 µs | mean µs | p95 µs | p50 vs ${baseName} | mean vs it | cache hits / misses |`);
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
   for (const v of variants) {
-    const xs = lat.get(v.name)!;
-    const r50 = pct(xs, 50) / pct(base, 50);
-    const rm = mean(xs) / mean(base);
+    const r = res.get(v.name)!;
+    const xs = r.lat;
     console.log(
-      `| ${v.name} | ${pct(xs, 50).toFixed(0)} | ${mean(xs).toFixed(0)} | ${pct(xs, 95).toFixed(0)} | ${r50.toFixed(2)}× (+${((r50 - 1) * 100).toFixed(0)}%) | ${rm.toFixed(2)}× (+${((rm - 1) * 100).toFixed(0)}%) |`,
+      `| ${v.name} | ${pct(xs, 50).toFixed(0)} | ${mean(xs).toFixed(0)} | ${pct(xs, 95).toFixed(0)} | ` +
+        `${vs(pct(xs, 50), pct(base, 50))} | ${vs(mean(xs), mean(base))} | ${r.hits} / ${r.misses} |`,
     );
   }
-  const member = lat.get(variants[2].name)!;
-  member50.push(pct(member, 50) - pct(base, 50));
-  const added = pct(member, 50) / pct(base, 50) - 1;
-  console.log(
-    `goal "hooks add < 15% to a trivial route" (p50): +${(added * 100).toFixed(0)}% ${added < 0.15 ? "OK" : "MISSED"}`,
-  );
   console.log("\nInside the request (p50 µs of each segment, same requests):");
   console.log(
-    "| access | start → after onRequest (routing + session) | → after preHandler (validation + membership) | → response (handler + serialize + onSend) |",
+    "| variant | start → after onRequest (routing + session) | → after preHandler (validation + membership) | → response (handler + serialize + onSend, barrier) |",
   );
   console.log("|---|---:|---:|---:|");
   for (const v of variants) {
-    const [a, b, c] = segs.get(v.name)!;
+    if (v.call) continue;
+    const [a, b, c] = res.get(v.name)!.segs;
     console.log(`| ${v.name} | ${pct(a, 50).toFixed(0)} | ${pct(b, 50).toFixed(0)} | ${pct(c, 50).toFixed(0)} |`);
   }
 }
-await measure("app.inject", viaInject);
-await measure(`a real port (127.0.0.1:${port}, keep-alive)`, overPort);
-agent.destroy();
+
+const perRequest = (r: Result) =>
+  `${r.hits} hits, ${r.misses} misses over ${r.lat.length} requests (${(r.hits / r.lat.length).toFixed(2)} hits/request)`;
+const addedMember: { transport: string; on: number; off: number }[] = [];
+const rounds = `${HTTP_ROUNDS} interleaved rounds × ${HTTP_BATCH} requests per variant`;
+for (const t of [INJECT, PORT]) {
+  const res = await measure(readVariants, t);
+  printTable(
+    `(b) GET of a trivial route ({ok:true}) through ${t.name} on ${database.kind}, ${rounds}:`,
+    readVariants,
+    res,
+    READ_PUBLIC,
+  );
+  const base = pct(res.get(READ_PUBLIC)!.lat, 50);
+  const on = pct(res.get(READ_MEMBER_ON)!.lat, 50);
+  const off = pct(res.get(READ_MEMBER_OFF)!.lat, 50);
+  addedMember.push({ transport: t.name, on: on - base, off: off - base });
+  const added = on / base - 1;
+  console.log(
+    `\ngoal "hooks add < 15% to a trivial route" (p50, member("members:read") with the cache on, the default): ` +
+      `${sign(added)} ${added < 0.15 ? "OK" : "MISSED"}; with AUTHZ_CACHE=off: ${sign(off / base - 1)}`,
+  );
+  console.log(`cache during the member rounds, cache on: ${perRequest(res.get(READ_MEMBER_ON)!)}`);
+  console.log(`cache during the member rounds, AUTHZ_CACHE=off: ${perRequest(res.get(READ_MEMBER_OFF)!)}`);
+}
+
+// The write barrier: the same trivial handler behind POST. With the cache on, installWriteBarrier's
+// onSend awaits bus.barrier() (PostgreSQL: a ping NOTIFY and an ack from every leaseholder; PGlite: no-op).
+const WRITE_BASE = writeVariants("")[0]!.name;
+for (const t of [INJECT, PORT]) {
+  const variants = writeVariants("");
+  const res = await measure(variants, t);
+  printTable(
+    `(b') POST of a trivial route ({ok:true}) through ${t.name} on ${database.kind}` +
+      (database.kind === "postgres" ? `, ${await leaseholders()} leaseholder(s)` : "") +
+      `, ${rounds}:`,
+    variants,
+    res,
+    WRITE_BASE,
+  );
+}
+if (database.kind === "postgres") {
+  // A second instance with the cache on (no requests of its own): every barrier now needs its ack too.
+  const peer = await benchApp(config, false);
+  const n = await leaseholders();
+  const variants = writeVariants(", 2 leaseholders");
+  const res = await measure(variants, PORT);
+  printTable(
+    `(b'') POST through ${PORT.name} on postgres with a second cache-on instance on the same database (${n} leaseholders), ${rounds}:`,
+    variants,
+    res,
+    variants[0]!.name,
+  );
+  await peer.close();
+}
+for (const { agent } of servers.values()) agent.destroy();
+
 // Where the time goes: the hooks' parts, each alone, on the same database.
 const N = HTTP_ROUNDS * HTTP_BATCH;
+/** Never trusted: every lookup misses and nothing is stored, so resolveCaller reads the database (the cold path). */
+const coldCache = new AuthzCache(() => false);
+const warmCache = app.ctx.authz.cache;
 const parts: { name: string; run: () => Promise<unknown> }[] = [
   {
-    name: "resolveCaller: session + membership, one prepared query (member routes)",
-    run: () => resolveCaller(database.db, token, orgId, config.sessionIdleTtlMs),
+    name: "resolveCaller, cold (cache never trusted): session + membership, one prepared query (member routes)",
+    run: () => resolveCaller(database.db, coldCache, token, orgId, config.sessionIdleTtlMs),
   },
   {
-    name: "resolveCaller: session alone, prepared (signedIn routes)",
-    run: () => resolveCaller(database.db, token, undefined, config.sessionIdleTtlMs),
+    name: "resolveCaller, cold: session alone, prepared (signedIn routes)",
+    run: () => resolveCaller(database.db, coldCache, token, undefined, config.sessionIdleTtlMs),
+  },
+  {
+    name: "resolveCaller, warm (the app's cache, a hit: no query): session + membership",
+    run: () => resolveCaller(database.db, warmCache, token, orgId, config.sessionIdleTtlMs),
+  },
+  {
+    name: "resolveCaller, warm: session alone",
+    run: () => resolveCaller(database.db, warmCache, token, undefined, config.sessionIdleTtlMs),
   },
   {
     name: "loadMember alone, prepared (memberships⋈orgs⋈member_roles⋈roles)",
@@ -508,9 +687,14 @@ const parts: { name: string; run: () => Promise<unknown> }[] = [
     run: async () => touchMemberActivity(database.db, { orgId, memberId: "", lastActiveAt: new Date() }),
   },
   { name: "database round trip alone (select 1)", run: () => database.ping() },
+  {
+    name: `bus.barrier() alone, cache on (${database.kind === "postgres" ? `${await leaseholders()} leaseholder(s)` : "PGlite: no-op"})`,
+    run: () => app.ctx.authz.bus.barrier(),
+  },
 ];
 const partTimes = new Map<string, number[]>(parts.map((p) => [p.name, []]));
 for (const p of parts) for (let i = 0; i < 200; i++) await p.run();
+const warm0 = { ...warmCache.stats };
 for (let r = 0; r < HTTP_ROUNDS; r++) {
   for (const p of parts) {
     const xs = partTimes.get(p.name)!;
@@ -521,19 +705,26 @@ for (let r = 0; r < HTTP_ROUNDS; r++) {
     }
   }
 }
-console.log(`\nWhere the added time goes (each part alone, ${N} calls, interleaved):`);
+console.log(`\nWhere the added time goes (each part alone, ${N} calls, interleaved, on ${database.kind}):`);
 console.log("| part | p50 µs | mean µs |");
 console.log("|---|---:|---:|");
 for (const p of parts) {
   const xs = partTimes.get(p.name)!;
-  console.log(`| ${p.name} | ${pct(xs, 50).toFixed(0)} | ${mean(xs).toFixed(0)} |`);
+  console.log(`| ${p.name} | ${pct(xs, 50).toFixed(1)} | ${mean(xs).toFixed(1)} |`);
 }
 console.log(
-  `session + membership query: ${pct(partTimes.get(parts[0]!.name)!, 50).toFixed(0)} µs p50; measured added latency of member(): ${member50.map((x) => x.toFixed(0)).join(" µs (inject), ")} µs (port) p50; ` +
-    `the permission check itself: ${(project / 1000).toFixed(3)} µs.`,
+  `warm cache during the parts: ${warmCache.stats.hits - warm0.hits} hits, ${warmCache.stats.misses - warm0.misses} misses ` +
+    `(3 lookups per pair of warm calls); cold cache: ${coldCache.stats.hits} hits, ${coldCache.stats.misses} misses.`,
+);
+const p50 = (i: number) => pct(partTimes.get(parts[i]!.name)!, 50).toFixed(1);
+console.log(
+  `resolveCaller for a member route: ${p50(0)} µs p50 cold (one query), ${p50(2)} µs warm (no query); ` +
+    `measured added latency of member() p50, cache on / AUTHZ_CACHE=off: ` +
+    addedMember.map((m) => `${m.on.toFixed(0)} / ${m.off.toFixed(0)} µs (${m.transport})`).join(", ") +
+    `; the permission check itself: ${(project / 1000).toFixed(3)} µs.`,
 );
 
 await app.close();
-await app.ctx.outbox.stop();
+await appOff.close();
 await database.close();
 console.log(`\n(sink ${sink})`);

@@ -76,7 +76,11 @@ export async function resolveCaller(
     const row = await readSession(db, tokenHash, now);
     if (!row) return null;
     const session = sessionOf(row);
-    cache.putSession(ticket, tokenHash, { ...session, lastUsedAt: row.lastUsedAt.getTime(), expiresAt: row.expiresAt.getTime() });
+    cache.putSession(ticket, tokenHash, {
+      ...session,
+      lastUsedAt: row.lastUsedAt.getTime(),
+      expiresAt: row.expiresAt.getTime(),
+    });
     await touchIfDue(db, cache, tokenHash, row.sessionId, row.lastUsedAt.getTime(), now, idleTtlMs);
     return session;
   }
@@ -85,7 +89,11 @@ export async function resolveCaller(
   if (!first) return null;
   const session = sessionOf(first);
   const member = memberOf(memberOrg, first.userId, rows);
-  cache.putSession(ticket, tokenHash, { ...session, lastUsedAt: first.lastUsedAt.getTime(), expiresAt: first.expiresAt.getTime() });
+  cache.putSession(ticket, tokenHash, {
+    ...session,
+    lastUsedAt: first.lastUsedAt.getTime(),
+    expiresAt: first.expiresAt.getTime(),
+  });
   cache.putMember(ticket, memberOrg, first.userId, member);
   await touchIfDue(db, cache, tokenHash, first.sessionId, first.lastUsedAt.getTime(), now, idleTtlMs);
   return { ...session, membership: { orgId: memberOrg, member } };
