@@ -158,6 +158,21 @@ describe("changes written outside the app (no request awaited the barrier)", () 
   });
 });
 
+describe("AUTHZ_CACHE=off", () => {
+  it("reads the database on every request and keeps nothing", async () => {
+    const off = await createTestApp({ database: a.database, env: { AUTHZ_CACHE: "off" } });
+    try {
+      const { orgId, lead } = await team();
+      for (let i = 0; i < 3; i++) expect((await on(off, lead).get(rolesUrl(orgId))).statusCode).toBe(200);
+      expect(off.app.ctx.authz.bus.trusted()).toBe(false);
+      expect(off.app.ctx.authz.cache.stats.hits).toBe(0);
+      expect(off.app.ctx.authz.cache.size).toEqual({ sessions: 0, members: 0 });
+    } finally {
+      await off.close();
+    }
+  });
+});
+
 describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connection", () => {
   const busOf = (t: TestApp) => t.app.ctx.authz.bus as PgAuthzBus;
 

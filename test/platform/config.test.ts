@@ -17,6 +17,8 @@ describe("configuration", () => {
       mailPollMs: 2000,
       mailRetryBaseMs: 5000,
       mailMaxAttempts: 12,
+      authzCache: true,
+      databaseListenUrl: undefined,
     });
     expect(c.sessionIdleTtlMs).toBe(30 * 86_400_000);
   });
@@ -31,6 +33,8 @@ describe("configuration", () => {
       TRUST_PROXY: "true",
       MAIL_MAX_ATTEMPTS: "3",
       LOG_LEVEL: "warn",
+      AUTHZ_CACHE: "off",
+      DATABASE_LISTEN_URL: "postgres://u:p@db-direct:5432/chorus",
     });
     expect(c).toMatchObject({
       port: 8080,
@@ -42,6 +46,8 @@ describe("configuration", () => {
       trustProxy: true,
       mailMaxAttempts: 3,
       logLevel: "warn",
+      authzCache: false,
+      databaseListenUrl: "postgres://u:p@db-direct:5432/chorus",
     });
   });
 
@@ -53,6 +59,8 @@ describe("configuration", () => {
     [{ LOG_LEVEL: "loud" }, "LOG_LEVEL"],
     [{ INVITE_TTL: "soon" }, "INVITE_TTL"],
     [{ NODE_ENV: "staging" }, "NODE_ENV"],
+    [{ AUTHZ_CACHE: "sometimes" }, "AUTHZ_CACHE"],
+    [{ DATABASE_LISTEN_URL: "redis://x" }, "DATABASE_LISTEN_URL"],
     [{ NODE_ENV: "production", APP_URL: "https://x.example" }, "SMTP_URL"],
     [{ NODE_ENV: "production", SMTP_URL: "smtp://mail:587" }, "APP_URL"],
   ])("refuses %o naming %s", (env, name) => {

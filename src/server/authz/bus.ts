@@ -42,7 +42,8 @@ export async function startPgliteBus(client: PGlite, cache: AuthzCache): Promise
     stop: async () => {
       live = false;
       cache.flush();
-      await unlisten();
+      // The database may be closed already (shutdown order, a failed start): nothing to undo then.
+      await unlisten().catch(() => {});
     },
   };
 }
