@@ -154,14 +154,22 @@ describe("AuthzCache", () => {
     expect(cache.member(ORG, U1)?.lastActiveAt).toBe(at);
   });
 
-  it("bounds the generations it tracks: past the limit it starts over with a flush", () => {
-    const { cache } = trustedCache();
+  it("tracks generations only for scopes it holds, and bounds them: past the limit it starts over", () => {
+    const state = { trusted: true };
+    const cache = new AuthzCache(() => state.trusted, 10);
     cache.putMember(cache.ticket(), ORG, U1, member(ORG, U1));
-    for (let i = 0; i < 99_999; i++) cache.invalidate(`u:${i}`);
+    // Changes to scopes it holds nothing of cost nothing and retire nothing.
+    for (let i = 0; i < 10_000; i++) cache.invalidate(`u:${i}`);
     expect(cache.member(ORG, U1)).toBeDefined();
-    cache.invalidate("u:one-more");
+    // A 10-entry cache tracks at most 40 scopes: the member's 2 and 37 users' bring it to 39…
+    for (let i = 0; i < 37; i++) cache.putSession(cache.ticket(), `h${i}`, session(`user-${i}`));
     expect(cache.member(ORG, U1)).toBeDefined();
-    cache.invalidate("u:over-the-limit");
+    // …and a put that could take two more starts everything over rather than grow.
+    cache.putSession(cache.ticket(), "h-last", session("user-last"));
     expect(cache.member(ORG, U1)).toBeUndefined();
+    expect(cache.session("h-last", NOW)?.user.id).toBe("user-last");
+    // What it stores after starting over is still retired by its scopes.
+    cache.invalidate("u:user-last");
+    expect(cache.session("h-last", NOW)).toBeUndefined();
   });
 });

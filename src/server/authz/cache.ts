@@ -10,11 +10,18 @@ export interface CachedSession {
   expiresAt: number;
 }
 
+/** An invalidation scope's generation, shared by every entry under that scope. */
+interface Cell {
+  gen: number;
+}
+
 interface Entry<T> {
   value: T;
   epoch: number;
-  /** The generations of the entry's invalidation scopes when it was stored. */
+  /** The entry's invalidation scopes and their generations when it was stored. */
+  cell1: Cell;
   gen1: number;
+  cell2: Cell | null;
   gen2: number;
 }
 
@@ -27,14 +34,12 @@ const orgScope = (orgId: string) => `o:${orgId}`;
 const memberScope = (orgId: string, userId: string) => `m:${orgId}:${userId}`;
 export const FLUSH_SCOPE = "*";
 
-/** Past this many invalidated scopes, the generations start over with a flush (bounded memory). */
-const MAX_GENERATIONS = 100_000;
-
 /**
  * Sessions and memberships the guard read, kept between requests while `isTrusted()` says the
  * invalidation stream is live. Every committed change notifies a scope; `invalidate(scope)` bumps
  * its generation, and an entry is used only while the generations of its scopes are those it was
- * stored with, so one notification retires every entry it concerns without an index.
+ * stored with, so one notification retires every entry it concerns without an index. Entries
+ * hold their scopes' cells, so a hit builds no scope key and makes one map lookup.
  *
  * A read that overlapped an invalidation is never stored: `ticket()` before the query,
  * `put*(ticket, …)` after it, and any invalidation in between voids the ticket.
@@ -43,7 +48,8 @@ export class AuthzCache {
   #epoch = 0;
   /** Counts invalidations and flushes; a ticket is the value it had when a read began. */
   #changes = 0;
-  readonly #gens = new Map<string, number>();
+  readonly #cells = new Map<string, Cell>();
+  readonly #maxCells: number;
   readonly #sessions: LRUCache<string, Entry<CachedSession>>;
   readonly #members: LRUCache<string, Entry<LoadedMember | null>>;
   /** Lookups answered from the cache and not (tests and the benchmark read them). */
@@ -55,6 +61,8 @@ export class AuthzCache {
   ) {
     this.#sessions = new LRUCache({ max });
     this.#members = new LRUCache({ max });
+    // Up to three scopes per session-and-membership pair; past that, stale scopes pile up.
+    this.#maxCells = 4 * max;
   }
 
   /** Before a read meant for the cache; null when nothing may be stored. */
@@ -65,12 +73,7 @@ export class AuthzCache {
   session(tokenHash: string, nowMs: number): CachedSession | undefined {
     const e = this.isTrusted() ? this.#sessions.get(tokenHash) : undefined;
     // Expired here may have been extended by another instance's touch: read it again.
-    if (
-      !e ||
-      e.epoch !== this.#epoch ||
-      e.gen1 !== this.#gen(userScope(e.value.user.id)) ||
-      e.value.expiresAt <= nowMs
-    ) {
+    if (!e || e.epoch !== this.#epoch || e.cell1.gen !== e.gen1 || e.value.expiresAt <= nowMs) {
       this.stats.misses++;
       return undefined;
     }
@@ -81,12 +84,7 @@ export class AuthzCache {
   /** The membership (null: none) of the user in the organization, or undefined when not cached. */
   member(orgId: string, userId: string): LoadedMember | null | undefined {
     const e = this.isTrusted() ? this.#members.get(`${orgId}:${userId}`) : undefined;
-    if (
-      !e ||
-      e.epoch !== this.#epoch ||
-      e.gen1 !== this.#gen(orgScope(orgId)) ||
-      e.gen2 !== this.#gen(memberScope(orgId, userId))
-    ) {
+    if (!e || e.epoch !== this.#epoch || e.cell1.gen !== e.gen1 || e.cell2!.gen !== e.gen2) {
       this.stats.misses++;
       return undefined;
     }
@@ -96,16 +94,23 @@ export class AuthzCache {
 
   putSession(ticket: Ticket, tokenHash: string, value: CachedSession): void {
     if (!this.#storable(ticket)) return;
-    this.#sessions.set(tokenHash, { value, epoch: this.#epoch, gen1: this.#gen(userScope(value.user.id)), gen2: 0 });
+    this.#makeRoom();
+    const cell1 = this.#cell(userScope(value.user.id));
+    this.#sessions.set(tokenHash, { value, epoch: this.#epoch, cell1, gen1: cell1.gen, cell2: null, gen2: 0 });
   }
 
   putMember(ticket: Ticket, orgId: string, userId: string, value: LoadedMember | null): void {
     if (!this.#storable(ticket)) return;
+    this.#makeRoom();
+    const cell1 = this.#cell(orgScope(orgId));
+    const cell2 = this.#cell(memberScope(orgId, userId));
     this.#members.set(`${orgId}:${userId}`, {
       value,
       epoch: this.#epoch,
-      gen1: this.#gen(orgScope(orgId)),
-      gen2: this.#gen(memberScope(orgId, userId)),
+      cell1,
+      gen1: cell1.gen,
+      cell2,
+      gen2: cell2.gen,
     });
   }
 
@@ -123,19 +128,21 @@ export class AuthzCache {
 
   /** A notification from the database: `u:<userId>`, `o:<orgId>`, `m:<orgId>:<userId>` or `*`. */
   invalidate(scope: string): void {
-    if (scope === FLUSH_SCOPE || this.#gens.size >= MAX_GENERATIONS) {
+    if (scope === FLUSH_SCOPE) {
       this.flush();
       return;
     }
+    // Reads in flight lose their ticket; stored entries under the scope, their generation.
     this.#changes++;
-    this.#gens.set(scope, (this.#gens.get(scope) ?? 0) + 1);
+    const cell = this.#cells.get(scope);
+    if (cell) cell.gen++;
   }
 
   /** Forget everything: the invalidation stream (re)started or was lost. */
   flush(): void {
     this.#changes++;
     this.#epoch++;
-    this.#gens.clear();
+    this.#cells.clear();
     this.#sessions.clear();
     this.#members.clear();
   }
@@ -148,7 +155,25 @@ export class AuthzCache {
     return ticket !== null && ticket === this.#changes && this.isTrusted();
   }
 
-  #gen(scope: string): number {
-    return this.#gens.get(scope) ?? 0;
+  /**
+   * Before a put takes its cells: past the bound, everything starts over. Never between two
+   * cells of one entry, which would leave the first one where no invalidation can reach it.
+   */
+  #makeRoom(): void {
+    if (this.#cells.size + 2 <= this.#maxCells) return;
+    this.#epoch++;
+    this.#cells.clear();
+    this.#sessions.clear();
+    this.#members.clear();
+  }
+
+  /** The scope's cell, created on first use. */
+  #cell(scope: string): Cell {
+    let cell = this.#cells.get(scope);
+    if (!cell) {
+      cell = { gen: 0 };
+      this.#cells.set(scope, cell);
+    }
+    return cell;
   }
 }

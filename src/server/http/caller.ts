@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { AuthzCache } from "../authz/cache.js";
+import type { AuthzCache, Ticket } from "../authz/cache.js";
 import type { Db } from "../db/client.js";
 import { memberRoles, memberships, organizations, roles, sessions, users } from "../db/schema/index.js";
 import { hashToken } from "../lib/tokens.js";
@@ -53,67 +53,60 @@ export async function resolveCaller(
   idleTtlMs: number,
 ): Promise<Caller | null> {
   const tokenHash = hashToken(token);
-  const now = new Date();
+  const nowMs = Date.now();
   // Anything not UUID-shaped is left to the route's validation (400).
   const memberOrg = orgId && isUuidShaped(orgId) ? orgId : undefined;
 
-  const cached = cache.session(tokenHash, now.getTime());
+  const cached = cache.session(tokenHash, nowMs);
   if (cached) {
-    await touchIfDue(db, cache, tokenHash, cached.sessionId, cached.lastUsedAt, now, idleTtlMs);
-    const session = { sessionId: cached.sessionId, user: cached.user };
-    if (!memberOrg) return session;
+    if (touchDue(cached.lastUsedAt, nowMs)) await touch(db, cache, tokenHash, cached.sessionId, idleTtlMs);
+    if (!memberOrg) return cached;
     let member = cache.member(memberOrg, cached.user.id);
     if (member === undefined) {
       const ticket = cache.ticket();
       member = await loadMember(db, memberOrg, cached.user.id);
       cache.putMember(ticket, memberOrg, cached.user.id, member);
     }
-    return { ...session, membership: { orgId: memberOrg, member } };
+    return { sessionId: cached.sessionId, user: cached.user, membership: { orgId: memberOrg, member } };
   }
 
   const ticket = cache.ticket();
+  const now = new Date(nowMs).toISOString();
   if (!memberOrg) {
-    const row = await readSession(db, tokenHash, now);
-    if (!row) return null;
-    const session = sessionOf(row);
-    cache.putSession(ticket, tokenHash, {
-      ...session,
-      lastUsedAt: row.lastUsedAt.getTime(),
-      expiresAt: row.expiresAt.getTime(),
-    });
-    await touchIfDue(db, cache, tokenHash, row.sessionId, row.lastUsedAt.getTime(), now, idleTtlMs);
-    return session;
+    const [row] = await readSession(db, tokenHash, now);
+    return row ? remember(db, cache, ticket, tokenHash, row, nowMs, idleTtlMs) : null;
   }
-  const rows = await sessionAndMemberQuery(db).execute({ tokenHash, now: now.toISOString(), orgId: memberOrg });
+  const rows = await sessionAndMemberQuery(db).execute({ tokenHash, now, orgId: memberOrg });
   const first = rows[0];
   if (!first) return null;
-  const session = sessionOf(first);
   const member = memberOf(memberOrg, first.userId, rows);
-  cache.putSession(ticket, tokenHash, {
-    ...session,
-    lastUsedAt: first.lastUsedAt.getTime(),
-    expiresAt: first.expiresAt.getTime(),
-  });
   cache.putMember(ticket, memberOrg, first.userId, member);
-  await touchIfDue(db, cache, tokenHash, first.sessionId, first.lastUsedAt.getTime(), now, idleTtlMs);
+  const session = await remember(db, cache, ticket, tokenHash, first, nowMs, idleTtlMs);
   return { ...session, membership: { orgId: memberOrg, member } };
 }
 
-function sessionOf(row: SessionRow): LiveSession {
-  return { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
-}
-
-/** Refreshes the sliding expiry at most once a minute (per instance). */
-async function touchIfDue(
+/** The session of a row just read: kept in the cache, its sliding expiry refreshed when due. */
+async function remember(
   db: Db,
   cache: AuthzCache,
+  ticket: Ticket,
   tokenHash: string,
-  sessionId: string,
-  lastUsedAt: number,
-  now: Date,
+  row: SessionRow,
+  nowMs: number,
   idleTtlMs: number,
-): Promise<void> {
-  if (now.getTime() - lastUsedAt <= TOUCH_EVERY_MS) return;
+): Promise<LiveSession> {
+  const session = { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
+  const lastUsedAt = row.lastUsedAt.getTime();
+  cache.putSession(ticket, tokenHash, { ...session, lastUsedAt, expiresAt: row.expiresAt.getTime() });
+  if (touchDue(lastUsedAt, nowMs)) await touch(db, cache, tokenHash, row.sessionId, idleTtlMs);
+  return session;
+}
+
+const touchDue = (lastUsedAt: number, nowMs: number) => nowMs - lastUsedAt > TOUCH_EVERY_MS;
+
+/** Refreshes the sliding expiry (at most once a minute per instance: the cache keeps the time). */
+async function touch(db: Db, cache: AuthzCache, tokenHash: string, sessionId: string, idleTtlMs: number) {
+  const now = new Date();
   await touchSession(db, sessionId, now, idleTtlMs);
   cache.sessionTouched(tokenHash, now.getTime(), now.getTime() + idleTtlMs);
 }

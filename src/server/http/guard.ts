@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { SESSION_COOKIE } from "../modules/auth/sessions.js";
-import { loadMember, touchMemberActivity } from "../modules/members/load-member.js";
+import { loadMember, memberActivityDue, touchMemberActivity } from "../modules/members/load-member.js";
 import { describeAccess } from "./access.js";
 import { type Caller, resolveCaller } from "./caller.js";
 import { forbidden, notFound, unauthorized } from "./problem.js";
@@ -93,8 +93,9 @@ export function installGuard(app: FastifyInstance): void {
     // Not a member answers exactly like an organization that does not exist.
     if (!member) throw notFound("organization", "org_not_found");
     request.member = member;
-    const activeAt = await touchMemberActivity(db, member);
-    if (activeAt) authz.cache.memberActive(orgId, member.userId, activeAt);
+    if (memberActivityDue(member)) {
+      authz.cache.memberActive(orgId, member.userId, await touchMemberActivity(db, member));
+    }
     if (
       member.requireTwoFactor &&
       !request.auth.user.twoFactorEnabled &&

@@ -73,10 +73,9 @@ export interface LiveSession {
   user: AuthUser;
 }
 
-/** The live session row of a token hash, with its user, as `sessionColumns` reads it. */
-export async function readSession(db: Db, tokenHash: string, now: Date): Promise<SessionRow | undefined> {
-  const [row] = await sessionQuery(db).execute({ tokenHash, now: now.toISOString() });
-  return row;
+/** The live session row (at most one) of a token hash, with its user, as `sessionColumns` reads it. */
+export function readSession(db: Db, tokenHash: string, nowIso: string): Promise<SessionRow[]> {
+  return sessionQuery(db).execute({ tokenHash, now: nowIso });
 }
 
 /** Refreshes the sliding expiry: the session lives `idleTtlMs` from `now`. */

@@ -79,17 +79,17 @@ export function memberOf(orgId: string, userId: string, rows: readonly MemberRow
   };
 }
 
+/** Whether the member's activity time is older than a minute (or unset) and should be written. */
+export function memberActivityDue(member: { lastActiveAt: Date | null }, nowMs = Date.now()): boolean {
+  return !member.lastActiveAt || nowMs - member.lastActiveAt.getTime() >= 60_000;
+}
+
 /**
- * Marks the member active (memberships.last_active_at for the access review). Writes at
- * most once a minute per member: the caller skips it when the loaded value is recent, and
- * the WHERE makes concurrent requests of the same member write once. Returns the time it
- * marked, or null when it skipped (the guard's cache keeps the time, not to write again).
+ * Marks the member active (memberships.last_active_at for the access review). Callers write at
+ * most once a minute per member (`memberActivityDue` on what they loaded or cached), and the
+ * WHERE makes concurrent requests of the same member write once. Returns the time it marked.
  */
-export async function touchMemberActivity(
-  db: DbOrTx,
-  member: { orgId: string; memberId: string; lastActiveAt: Date | null },
-): Promise<Date | null> {
-  if (member.lastActiveAt && Date.now() - member.lastActiveAt.getTime() < 60_000) return null;
+export async function touchMemberActivity(db: DbOrTx, member: { orgId: string; memberId: string }): Promise<Date> {
   const at = new Date();
   await db
     .update(memberships)
