@@ -20,6 +20,12 @@ export interface PgBusTiming {
 
 export const DEFAULT_PG_BUS_TIMING: PgBusTiming = { leaseMs: 5000, renewMs: 1000, marginMs: 1000, reconnectMs: 1000 };
 
+/** The barrier's ping, with the instances that hold a lease and how long it lasts (ms). */
+const LIVE_SQL = `(select coalesce(json_agg(json_build_object(
+     'id', id, 'ms', ceil(extract(epoch from lease_until - now()) * 1000))), '[]'::json)
+   from authz_instances where lease_until > now())`;
+const PING_SQL = `select pg_notify($1, $2), ${LIVE_SQL} as live`;
+
 interface Waiter {
   acked: Set<string>;
   check: () => void;
@@ -73,13 +79,16 @@ export class PgAuthzBus implements AuthzBus {
     const waiter: Waiter = { acked: new Set(), check: () => {} };
     this.#waiters.set(nonce, waiter);
     try {
-      const result = (await this.db.execute(sql`
-        select pg_notify(${AUTHZ_CHANNEL}, ${`p:${nonce}:${this.id}`}),
-          (select coalesce(json_agg(json_build_object(
-             'id', id, 'ms', ceil(extract(epoch from lease_until - now()) * 1000))), '[]'::json)
-           from authz_instances where lease_until > now()) as live`)) as unknown as {
-        rows: { live: { id: string; ms: number }[] }[];
-      };
+      // Sent over the LISTEN connection when it is up: PostgreSQL hands a session its own
+      // notifications (after every earlier commit's) before the statement returns, which saves
+      // this instance's own ack a trip. The pool serves when it is down.
+      const listener = this.#client;
+      const ping = `p:${nonce}:${this.id}`;
+      const result: { rows: { live: { id: string; ms: number }[] }[] } = listener
+        ? await listener.query(PING_SQL, [AUTHZ_CHANNEL, ping])
+        : ((await this.db.execute(
+            sql`select pg_notify(${AUTHZ_CHANNEL}, ${ping}), ${sql.raw(LIVE_SQL)} as live`,
+          )) as never);
       const started = performance.now();
       // This instance waits for its own listener only while that listener is what it trusts.
       const expected = result.rows[0]!.live.filter((i) => i.id !== this.id || this.trusted());
