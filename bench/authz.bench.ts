@@ -660,7 +660,7 @@ const N = HTTP_ROUNDS * HTTP_BATCH;
 /** Never trusted: every lookup misses and nothing is stored, so resolveCaller reads the database (the cold path). */
 const coldCache = new AuthzCache(() => false);
 const warmCache = app.ctx.authz.cache;
-const parts: { name: string; run: () => Promise<unknown> }[] = [
+const parts: { name: string; run: () => unknown }[] = [
   {
     name: "resolveCaller, cold (cache never trusted): session + membership, one prepared query (member routes)",
     run: () => resolveCaller(database.db, coldCache, token, orgId, config.sessionIdleTtlMs),

@@ -1,5 +1,5 @@
 import { and, eq, sql } from "drizzle-orm";
-import type { AuthzCache, Ticket } from "../authz/cache.js";
+import type { AuthzCache, CachedSession, Ticket } from "../authz/cache.js";
 import type { Db } from "../db/client.js";
 import { memberRoles, memberships, organizations, roles, sessions, users } from "../db/schema/index.js";
 import { hashToken } from "../lib/tokens.js";
@@ -42,32 +42,53 @@ export interface Caller extends LiveSession {
 
 /**
  * The live session of a token (sliding expiry refreshed) and, for member routes, the membership
- * in `orgId`: from the cache when it holds them (no query), else in one query whose result the
- * cache keeps until a database notification retires it (src/server/authz/cache.ts).
+ * in `orgId`: from the cache when it holds them, synchronously (no query, no promise), else in one
+ * query whose result the cache keeps until a database notification retires it
+ * (src/server/authz/cache.ts).
  */
-export async function resolveCaller(
+export function resolveCaller(
   db: Db,
   cache: AuthzCache,
   token: string,
   orgId: string | undefined,
   idleTtlMs: number,
-): Promise<Caller | null> {
+): Caller | Promise<Caller | null> {
   const tokenHash = hashToken(token);
   const nowMs = Date.now();
   // Anything not UUID-shaped is left to the route's validation (400).
   const memberOrg = orgId && isUuidShaped(orgId) ? orgId : undefined;
-
   const cached = cache.session(tokenHash, nowMs);
+  if (cached && !touchDue(cached.lastUsedAt, nowMs)) {
+    if (!memberOrg) return cached;
+    const member = cache.member(memberOrg, cached.user.id);
+    if (member !== undefined) {
+      return { sessionId: cached.sessionId, user: cached.user, membership: { orgId: memberOrg, member } };
+    }
+  }
+  return readCaller(db, cache, tokenHash, cached, memberOrg, nowMs, idleTtlMs);
+}
+
+/** The part of `resolveCaller` that needs the database: a touch, a membership, or everything. */
+async function readCaller(
+  db: Db,
+  cache: AuthzCache,
+  tokenHash: string,
+  cached: CachedSession | undefined,
+  memberOrg: string | undefined,
+  nowMs: number,
+  idleTtlMs: number,
+): Promise<Caller | null> {
   if (cached) {
     if (touchDue(cached.lastUsedAt, nowMs)) await touch(db, cache, tokenHash, cached.sessionId, idleTtlMs);
-    if (!memberOrg) return cached;
+    const session = { sessionId: cached.sessionId, user: cached.user };
+    if (!memberOrg) return session;
     let member = cache.member(memberOrg, cached.user.id);
     if (member === undefined) {
       const ticket = cache.ticket();
       member = await loadMember(db, memberOrg, cached.user.id);
       cache.putMember(ticket, memberOrg, cached.user.id, member);
     }
-    return { sessionId: cached.sessionId, user: cached.user, membership: { orgId: memberOrg, member } };
+    return { ...session, membership: { orgId: memberOrg, member } };
   }
 
   const ticket = cache.ticket();

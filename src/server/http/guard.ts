@@ -3,6 +3,14 @@ import { SESSION_COOKIE } from "../modules/auth/sessions.js";
 import { loadMember, memberActivityDue, touchMemberActivity } from "../modules/members/load-member.js";
 import { describeAccess } from "./access.js";
 import { type Caller, resolveCaller } from "./caller.js";
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Guard-internal: the membership `resolveCaller` read for the path's organization. */
+    callerMembership: NonNullable<Caller["membership"]> | null;
+  }
+}
+
 import { forbidden, notFound, unauthorized } from "./problem.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
@@ -31,11 +39,10 @@ export function installGuard(app: FastifyInstance): void {
   const { config, db, authz } = app.ctx;
   const appOrigin = new URL(config.appUrl).origin;
 
-  /** The membership read along with the session, judged in preHandler once the request is valid. */
-  const membershipOf = new WeakMap<FastifyRequest, NonNullable<Caller["membership"]>>();
-
   app.decorateRequest("auth", null);
   app.decorateRequest("member", null);
+  /** The membership read along with the session, judged in preHandler once the request is valid. */
+  app.decorateRequest("callerMembership", null);
 
   app.addHook("onRoute", (route) => {
     if (!isApiRoute(route.url)) return;
@@ -54,10 +61,12 @@ export function installGuard(app: FastifyInstance): void {
     if (found) {
       // Route params are parsed before onRequest; validation comes later.
       const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
-      const caller = await resolveCaller(db, authz.cache, found.token, orgId, config.sessionIdleTtlMs);
+      // A cache hit answers synchronously: no promise to wait for on the hot path.
+      const resolved = resolveCaller(db, authz.cache, found.token, orgId, config.sessionIdleTtlMs);
+      const caller = resolved instanceof Promise ? await resolved : resolved;
       if (caller) {
         request.auth = { user: caller.user, session: { id: caller.sessionId, viaCookie: found.viaCookie } };
-        if (caller.membership) membershipOf.set(request, caller.membership);
+        if (caller.membership) request.callerMembership = caller.membership;
       }
     }
 
@@ -87,7 +96,7 @@ export function installGuard(app: FastifyInstance): void {
     if (declared?.kind !== "member" || !request.auth) return;
     const orgId = (request.params as { orgId?: string }).orgId;
     if (!orgId) throw notFound("organization", "org_not_found");
-    const read = membershipOf.get(request);
+    const read = request.callerMembership;
     // Only a route whose :orgId is not UUID-shaped yet valid (none today) needs a second query.
     const member = read?.orgId === orgId ? read.member : await loadMember(db, orgId, request.auth.user.id);
     // Not a member answers exactly like an organization that does not exist.
