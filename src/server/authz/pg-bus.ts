@@ -147,6 +147,8 @@ export class PgAuthzBus implements AuthzBus {
       await client.end().catch(() => {});
       throw err;
     }
+    // stop() or a lost connection while renewing: nothing to keep alive.
+    if (this.#stopped || this.#client !== client) return;
     this.#renewTimer = setInterval(() => {
       this.#renew(client).catch((err) => this.#lost(client, err));
     }, this.timing.renewMs);
