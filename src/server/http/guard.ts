@@ -3,6 +3,7 @@ import { SESSION_COOKIE } from "../modules/auth/sessions.js";
 import { loadMember, memberActivityDue, touchMemberActivity } from "../modules/members/load-member.js";
 import { describeAccess } from "./access.js";
 import { type Caller, resolveCaller } from "./caller.js";
+import { forbidden, notFound, unauthorized } from "./problem.js";
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -10,8 +11,6 @@ declare module "fastify" {
     callerMembership: NonNullable<Caller["membership"]> | null;
   }
 }
-
-import { forbidden, notFound, unauthorized } from "./problem.js";
 
 const STATE_CHANGING = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 /** Organization routes a member blocked by the organization's 2FA policy may still reach. */
