@@ -1,7 +1,7 @@
 import type { Db } from "../db/client.js";
 
 /**
- * Statements the guard runs on every request are built once per database handle: Drizzle's
+ * Statements the guard runs on a cache miss are built once per database handle: Drizzle's
  * query building costs more than the PostgreSQL execution of a prepared plan. The handle is
  * a weak key, so test databases that close take their statements with them.
  */

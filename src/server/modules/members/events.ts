@@ -18,7 +18,8 @@ export type MemberEvents = EventEmitter<MemberEventMap>;
 /**
  * In-process hook for real-time streams (built later): a stream of an organization
  * subscribes to `memberRemoved` and closes when its member is removed. Access itself is
- * revoked by the database (every request re-reads the membership); this only closes what
+ * revoked by the database (its trigger retires the guard's cached membership on every
+ * instance before the removal is answered); this only closes what
  * is already open. One emitter per app (keyed by its context), never a process global, so
  * two app instances in one process (tests) do not hear each other.
  */

@@ -41,9 +41,8 @@ const memberQuery = perDatabase((db) =>
 type MemberRow = { [K in keyof typeof memberColumns]: (typeof memberColumns)[K]["_"]["data"] | null };
 
 /**
- * The caller's membership with effective permissions, read fresh from the
- * database on every request: a committed role change, removal or ownership
- * transfer is in force on the very next request of every instance.
+ * The caller's membership with effective permissions, read from the database: the
+ * guard's cache miss path (src/server/authz keeps the result until a change retires it).
  */
 export async function loadMember(db: Db, orgId: string, userId: string): Promise<LoadedMember | null> {
   return memberOf(orgId, userId, await memberQuery(db).execute({ orgId, userId }));

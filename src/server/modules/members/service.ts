@@ -107,7 +107,8 @@ export async function removeMember(ctx: AppContext, actor: OrgMember, by: Actor,
     assertNotSelf(actor.memberId, memberId);
     const roleIds = (await roleIdsOfMember(tx, actor.orgId, memberId)).sort();
     await assertOutranks(tx, actor, actor.orgId, roleIds);
-    // Access ends with the commit: the guard re-reads the membership on every request.
+    // Access ends with the commit: the trigger retires every instance's cached membership, and
+    // this request is answered only after they all have (the write barrier).
     await tx.delete(memberships).where(and(eq(memberships.orgId, actor.orgId), eq(memberships.id, memberId)));
     await recordActivity(tx, by, {
       orgId: actor.orgId,

@@ -3,7 +3,7 @@ import type { OrgMember } from "../../http/request-context.js";
 /**
  * Object-level rules: what a member may do with one particular object, beyond the
  * route-level permission the guard has already checked. Pure functions of the loaded
- * member (fresh every request) and the object's relevant fields, so the chat module
+ * member (as the guard loaded it for this request) and the object's relevant fields, so the chat module
  * can call them on every conversation it reads or changes, and filter lists with the
  * same logic (`conversationVisibility`).
  */
