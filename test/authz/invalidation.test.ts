@@ -178,6 +178,7 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
 
   it("a write waits for a leaseholder that does not answer, until its lease runs out", async () => {
     const { orgId, owner, lead } = await team();
+    const leaseWaits = busOf(a).stats.leaseWaits;
     const silent = crypto.randomUUID();
     await a.database.db
       .insert(authzInstances)
@@ -187,6 +188,46 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
     expect(res.statusCode).toBe(200);
     // Not a speed check: the barrier may not answer before the silent instance's lease ends.
     expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(busOf(a).stats.leaseWaits).toBe(leaseWaits + 1);
+    await a.database.db.delete(authzInstances).where(eq(authzInstances.id, silent));
+  });
+
+  it("concurrent writes on both instances are each acked by both, never by a lease running out", async () => {
+    const { orgId, owner, lead } = await team();
+    const [busA, busB] = [busOf(a), busOf(b)];
+    const before = { a: { ...busA.stats }, b: { ...busB.stats } };
+    const roleSets = [["operator"], ["administrator"], ["contact_manager"], ["broadcast_manager"]];
+    const writes = Array.from({ length: 16 }, (_, i) =>
+      on(i % 2 ? a : b, owner).patch(`/api/v1/orgs/${orgId}/members/${lead.memberId}`, {
+        roleIds: roleSets[i % roleSets.length],
+      }),
+    );
+    const barriers = Array.from({ length: 16 }, (_, i) => (i % 2 ? busA : busB).barrier());
+    const answers = await Promise.all(writes);
+    await Promise.all(barriers);
+    expect(answers.map((r) => r.statusCode)).toEqual(answers.map(() => 200));
+    expect(busA.stats.barriers - before.a.barriers).toBe(16);
+    expect(busB.stats.barriers - before.b.barriers).toBe(16);
+    expect(busA.stats.leaseWaits).toBe(before.a.leaseWaits);
+    expect(busB.stats.leaseWaits).toBe(before.b.leaseWaits);
+    // Whatever order they committed in, both instances now answer with the last committed roles.
+    const final = (await on(a, owner).get(`/api/v1/orgs/${orgId}/members/${lead.memberId}`)).json().roleIds;
+    expect((await on(b, lead).get(`/api/v1/orgs/${orgId}/me`)).json().roleIds).toEqual(final);
+    expect((await on(a, lead).get(`/api/v1/orgs/${orgId}/me`)).json().roleIds).toEqual(final);
+  });
+
+  it("one ack covers every earlier ping of its writer (acks of a burst are sent together)", async () => {
+    const busA = busOf(a);
+    const silent = crypto.randomUUID();
+    await a.database.db.insert(authzInstances).values({ id: silent, leaseUntil: sql`now() + interval '3 seconds'` });
+    const leaseWaits = busA.stats.leaseWaits;
+    const pending = [busA.barrier(), busA.barrier(), busA.barrier()];
+    // The "silent" instance acks once, for a ping later than all three.
+    await a.database.db.execute(
+      sql`select pg_notify('chorus_authz', ${`a:${busA.id}:${Number.MAX_SAFE_INTEGER}:${silent}`})`,
+    );
+    await Promise.all(pending);
+    expect(busA.stats.leaseWaits).toBe(leaseWaits);
     await a.database.db.delete(authzInstances).where(eq(authzInstances.id, silent));
   });
 

@@ -27,6 +27,8 @@ const LIVE_SQL = `(select coalesce(json_agg(json_build_object(
 const PING_SQL = `select pg_notify($1, $2), ${LIVE_SQL} as live`;
 
 interface Waiter {
+  /** The ping's sequence number; an ack for a later ping of this instance covers it too. */
+  seq: number;
   acked: Set<string>;
   check: () => void;
 }
@@ -50,7 +52,13 @@ export class PgAuthzBus implements AuthzBus {
   #stopped = false;
   #renewTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
-  readonly #waiters = new Map<string, Waiter>();
+  readonly #waiters = new Set<Waiter>();
+  /** Barriers completed, and those that ended a wait by a lease running out rather than an ack. */
+  readonly stats = { barriers: 0, leaseWaits: 0 };
+  #seq = 0;
+  /** Pinging instance → the latest of its pings seen, to ack together once the batch is applied. */
+  readonly #acksDue = new Map<string, number>();
+  #acksScheduled = false;
 
   constructor(
     private readonly url: string,
@@ -75,15 +83,14 @@ export class PgAuthzBus implements AuthzBus {
   }
 
   async barrier(): Promise<void> {
-    const nonce = randomUUID();
-    const waiter: Waiter = { acked: new Set(), check: () => {} };
-    this.#waiters.set(nonce, waiter);
+    const waiter: Waiter = { seq: ++this.#seq, acked: new Set(), check: () => {} };
+    this.#waiters.add(waiter);
     try {
       // Sent over the LISTEN connection when it is up: PostgreSQL hands a session its own
       // notifications (after every earlier commit's) before the statement returns, which saves
       // this instance's own ack a trip. The pool serves when it is down.
       const listener = this.#client;
-      const ping = `p:${nonce}:${this.id}`;
+      const ping = `p:${this.id}:${waiter.seq}`;
       const result: { rows: { live: { id: string; ms: number }[] }[] } = listener
         ? await listener.query(PING_SQL, [AUTHZ_CHANNEL, ping])
         : ((await this.db.execute(
@@ -94,11 +101,17 @@ export class PgAuthzBus implements AuthzBus {
       const expected = result.rows[0]!.live.filter((i) => i.id !== this.id || this.trusted());
       await new Promise<void>((resolve) => {
         let timer: NodeJS.Timeout | undefined;
+        let done = false;
         waiter.check = () => {
+          // Acks may still arrive between resolve() and the waiter's removal below.
+          if (done) return;
           const elapsed = performance.now() - started;
           const missing = expected.filter((i) => !waiter.acked.has(i.id) && i.ms > elapsed);
           if (missing.length === 0) {
             clearTimeout(timer);
+            done = true;
+            this.stats.barriers++;
+            if (expected.some((i) => !waiter.acked.has(i.id))) this.stats.leaseWaits++;
             resolve();
             return;
           }
@@ -109,7 +122,7 @@ export class PgAuthzBus implements AuthzBus {
         waiter.check();
       });
     } finally {
-      this.#waiters.delete(nonce);
+      this.#waiters.delete(waiter);
     }
   }
 
@@ -167,26 +180,53 @@ export class PgAuthzBus implements AuthzBus {
     if (this.#client === client) this.#trustUntil = sent + this.timing.leaseMs - this.timing.marginMs;
   }
 
+  /**
+   * Payloads: a change scope (see cache.ts); `p:<instance>:<seq>`, a writer's ping; and
+   * `a:<instance>:<seq>:<acker>`, "acker has applied everything up to that instance's ping seq".
+   */
   #onMessage(client: pg.Client, payload: string): void {
     if (payload.startsWith("p:")) {
-      const [, nonce, from] = payload.split(":");
-      if (from === this.id) this.#ack(nonce!, this.id);
-      else client.query("select pg_notify($1, $2)", [AUTHZ_CHANNEL, `a:${nonce}:${this.id}`]).catch(() => {});
+      const [, from, seq] = payload.split(":");
+      if (from === this.id) {
+        this.#acked(this.id, Number(seq));
+      } else {
+        this.#acksDue.set(from!, Math.max(this.#acksDue.get(from!) ?? 0, Number(seq)));
+        this.#scheduleAcks(client);
+      }
       return;
     }
     if (payload.startsWith("a:")) {
-      const [, nonce, from] = payload.split(":");
-      this.#ack(nonce!, from!);
+      const [, to, seq, from] = payload.split(":");
+      if (to === this.id) this.#acked(from!, Number(seq));
       return;
     }
     this.cache.invalidate(payload);
   }
 
-  #ack(nonce: string, instance: string): void {
-    const waiter = this.#waiters.get(nonce);
-    if (!waiter) return;
-    waiter.acked.add(instance);
-    waiter.check();
+  /** `instance` has applied every change committed before this instance's ping `upTo`. */
+  #acked(instance: string, upTo: number): void {
+    for (const waiter of this.#waiters) {
+      if (waiter.seq > upTo) continue;
+      waiter.acked.add(instance);
+      waiter.check();
+    }
+  }
+
+  /**
+   * One statement acks every ping of a batch (node-postgres emits a network read's notifications
+   * one after another, then setImmediate runs): under many concurrent writes the acks do not
+   * multiply with them, and each covers all earlier pings of its writer.
+   */
+  #scheduleAcks(client: pg.Client): void {
+    if (this.#acksScheduled) return;
+    this.#acksScheduled = true;
+    setImmediate(() => {
+      this.#acksScheduled = false;
+      const payloads = [...this.#acksDue].map(([to, seq]) => `a:${to}:${seq}:${this.id}`);
+      this.#acksDue.clear();
+      if (payloads.length === 0) return;
+      client.query("select pg_notify($1, p) from unnest($2::text[]) as p", [AUTHZ_CHANNEL, payloads]).catch(() => {});
+    });
   }
 
   #lost(client: pg.Client, err?: unknown): void {
