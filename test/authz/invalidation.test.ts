@@ -231,6 +231,28 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
     await a.database.db.delete(authzInstances).where(eq(authzInstances.id, silent));
   });
 
+  it("a write waits whatever it answers once its handler ran; a request refused before it does not", async () => {
+    const { owner } = await team();
+    const bus = busOf(a);
+    const count = async (send: () => Promise<{ statusCode: number }>, status: number) => {
+      const before = bus.stats.barriers;
+      expect((await send()).statusCode).toBe(status);
+      return bus.stats.barriers - before;
+    };
+    // The handler ran and refused (wrong password): it may have written (throttling), so it waits.
+    expect(
+      await count(
+        () => a.client().post("/api/v1/auth/login", { email: owner.email, password: "wrong password!" }),
+        401,
+      ),
+    ).toBe(1);
+    // Refused by validation, or by the guard, before any handler: nothing to wait for.
+    expect(await count(() => a.client().post("/api/v1/auth/login", { email: "not an email" }), 400)).toBe(0);
+    expect(await count(() => a.client().post("/api/v1/orgs", { name: "Nobody's" }), 401)).toBe(0);
+    // Reads never wait.
+    expect(await count(() => on(a, owner).get("/api/v1/me"), 200)).toBe(0);
+  });
+
   it("an instance that closes gives up its lease", async () => {
     const c = await createTestApp({ database: a.database, authzTiming: TIMING });
     const id = busOf(c).id;

@@ -9,6 +9,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Guard-internal: the membership `resolveCaller` read for the path's organization. */
     callerMembership: NonNullable<Caller["membership"]> | null;
+    /** A state-changing request that got past the guard and validation to its handler. */
+    reachedHandler: boolean;
   }
 }
 
@@ -129,14 +131,21 @@ export function installGuard(app: FastifyInstance): void {
 
 /**
  * A state change is answered only once every instance has applied it to its authorization
- * cache, so the client's next request, wherever it lands, is judged on the new state. Failed
- * requests changed nothing the guard reads; they skip it.
+ * cache, so the client's next request, wherever it lands, is judged on the new state. Every
+ * state-changing request whose handler ran waits, whatever it answers: a handler may commit
+ * and then fail. Requests refused before their handler (validation, 401/403/404, CSRF, rate
+ * limit) changed nothing and skip it.
  */
 export function installWriteBarrier(app: FastifyInstance): void {
   const { authz, log } = app.ctx;
-  app.addHook("onSend", async (request, reply) => {
-    if (!STATE_CHANGING.has(request.method) || reply.statusCode >= 400) return;
-    if (!request.routeOptions.config?.access) return;
+  app.decorateRequest("reachedHandler", false);
+  // Registered after the guard's preHandler: when it runs, the guard has let the request through.
+  app.addHook("preHandler", (request, _reply, done) => {
+    if (STATE_CHANGING.has(request.method)) request.reachedHandler = true;
+    done();
+  });
+  app.addHook("onSend", async (request) => {
+    if (!request.reachedHandler) return;
     try {
       await authz.bus.barrier();
     } catch (err) {
