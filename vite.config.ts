@@ -14,9 +14,16 @@ export default defineConfig({
     chunkSizeWarningLimit: 700,
     rolldownOptions: {
       output: {
-        // Libraries change less often than the app: a separate, long-cached chunk.
+        // The libraries every page needs change less often than the app: a separate,
+        // long-cached chunk. The rest (Radix dialogs, selects, the QR code library…) goes with
+        // the lazily loaded pages that use them (src/web/App.tsx).
         codeSplitting: {
-          groups: [{ name: "vendor", test: /node_modules/ }],
+          groups: [
+            {
+              name: "vendor",
+              test: /node_modules[\\/](react|react-dom|scheduler|react-router|@tanstack|i18next|react-i18next)[\\/]/,
+            },
+          ],
         },
       },
     },

@@ -1,4 +1,4 @@
-import type { ComponentType } from "react";
+import { type ComponentType, lazy, type ReactNode, Suspense } from "react";
 import { Navigate, Route, Routes, useLocation } from "react-router";
 import { Spinner, Toaster } from "./components/ui.js";
 import { AppShell, ORG_SECTIONS, OrgLayout, RequirePermission } from "./layout.js";
@@ -10,14 +10,27 @@ import {
   SignUpPage,
   VerifyEmailPage,
 } from "./pages/auth/AuthPages.js";
-import { InvitePage } from "./pages/InvitePage.js";
 import { HomeRedirect, NotFoundPage, OrgHomePage } from "./pages/misc.js";
-import { CreateOrgPage } from "./pages/orgs.js";
-import { ProfilePage } from "./pages/ProfilePage.js";
-import { ActivityPage } from "./pages/settings/ActivityPage.js";
-import { OrganizationPage } from "./pages/settings/OrganizationPage.js";
-import { RolesPage } from "./pages/settings/RolesPage.js";
-import { TeamPage } from "./pages/settings/TeamPage.js";
+
+/**
+ * Pages past sign-in load with their route: the sign-in page (the first thing most visitors
+ * see) does not download the settings pages, their dialogs, or the 2FA QR code library.
+ */
+function lazyPage<K extends string>(load: () => Promise<Record<K, ComponentType>>, name: K) {
+  return lazy(async () => ({ default: (await load())[name] }));
+}
+const InvitePage = lazyPage(() => import("./pages/InvitePage.js"), "InvitePage");
+const CreateOrgPage = lazyPage(() => import("./pages/orgs.js"), "CreateOrgPage");
+const ProfilePage = lazyPage(() => import("./pages/ProfilePage.js"), "ProfilePage");
+const ActivityPage = lazyPage(() => import("./pages/settings/ActivityPage.js"), "ActivityPage");
+const OrganizationPage = lazyPage(() => import("./pages/settings/OrganizationPage.js"), "OrganizationPage");
+const RolesPage = lazyPage(() => import("./pages/settings/RolesPage.js"), "RolesPage");
+const TeamPage = lazyPage(() => import("./pages/settings/TeamPage.js"), "TeamPage");
+
+/** A lazily loaded page shows the spinner in place (the shell around it stays) while it loads. */
+function Loading({ children }: { children: ReactNode }) {
+  return <Suspense fallback={<Spinner />}>{children}</Suspense>;
+}
 
 const SECTION_PAGES: Record<(typeof ORG_SECTIONS)[number]["id"], ComponentType> = {
   team: TeamPage,
@@ -44,7 +57,14 @@ export function App() {
         <Route path="/forgot-password" element={<ForgotPasswordPage />} />
         <Route path="/reset-password" element={<ResetPasswordPage />} />
         <Route path="/verify-email" element={<VerifyEmailPage />} />
-        <Route path="/invite/:token" element={<InvitePage />} />
+        <Route
+          path="/invite/:token"
+          element={
+            <Loading>
+              <InvitePage />
+            </Loading>
+          }
+        />
         <Route
           element={
             <RequireAuth>
@@ -53,8 +73,22 @@ export function App() {
           }
         >
           <Route index element={<HomeRedirect />} />
-          <Route path="/orgs/new" element={<CreateOrgPage />} />
-          <Route path="/profile" element={<ProfilePage />} />
+          <Route
+            path="/orgs/new"
+            element={
+              <Loading>
+                <CreateOrgPage />
+              </Loading>
+            }
+          />
+          <Route
+            path="/profile"
+            element={
+              <Loading>
+                <ProfilePage />
+              </Loading>
+            }
+          />
           <Route path="/orgs/:orgId" element={<OrgLayout />}>
             <Route index element={<OrgHomePage />} />
             <Route path="settings" element={<Navigate to="team" replace />} />
@@ -66,7 +100,9 @@ export function App() {
                   path={path}
                   element={
                     <RequirePermission permission={permission}>
-                      <Page />
+                      <Loading>
+                        <Page />
+                      </Loading>
                     </RequirePermission>
                   }
                 />

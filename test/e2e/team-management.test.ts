@@ -120,8 +120,21 @@ describe.sequential("web app: team management scenario", () => {
   });
 
   step("sign-in and sign-up pages render", [], async () => {
+    const scripts: string[] = [];
+    const onRequest = (r: { url(): string }) => {
+      if (r.url().endsWith(".js")) scripts.push(new URL(r.url()).pathname);
+    };
+    owner.on("request", onRequest);
     await owner.goto("/signin");
     await see(owner.getByRole("heading", { name: "Sign in to Chorus" }));
+    owner.off("request", onRequest);
+    // Pages past sign-in load with their route (React.lazy): not one byte of them here.
+    expect(scripts.length).toBeGreaterThan(0);
+    const lazyChunk = /(Team|Roles|Activity|Organization|Profile|Invite)Page-[\w-]+\.js$/;
+    expect(scripts.filter((p) => lazyChunk.test(p))).toEqual([]);
+    // …and they are chunks of their own, so the above is not true merely because they are bundled in.
+    const built = readdirSync(path.join(import.meta.dirname, "../../dist/web/assets"));
+    expect(built.filter((f) => lazyChunk.test(f)).length).toBeGreaterThanOrEqual(6);
     await shoot(owner, "01-sign-in");
     // Client-side validation mirrors the shared Zod schemas, next to the field.
     await owner.getByRole("button", { name: "Sign in" }).click();
