@@ -22,6 +22,8 @@
 
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { AbilityBuilder, createMongoAbility, type MongoAbility } from "@casl/ability";
 import { type Enforcer, newCachedEnforcer, newEnforcer, newModelFromString, StringAdapter } from "casbin";
 import { sql } from "drizzle-orm";
@@ -749,4 +751,68 @@ console.log(
 await app.close();
 await appOff.close();
 await database.close();
+
+// (c) The cache's memory: 100,000 sessions and 100,000 memberships with realistic strings,
+// measured as heap growth after full collections, and what that makes at the configured bound.
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+const heapNow = () => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+const ENTRIES = 100_000;
+const memCache = new AuthzCache(() => true, ENTRIES);
+const heap0 = heapNow();
+for (let i = 0; i < ENTRIES; i++) {
+  const user = crypto.randomUUID();
+  memCache.putSession(memCache.ticket(), hashToken(`token-${i}`), {
+    sessionId: crypto.randomUUID(),
+    user: {
+      id: user,
+      email: `person.${i}@example-company.com`,
+      firstName: `First${i}`,
+      lastName: `Last${i}`,
+      language: "en",
+      emailVerified: true,
+      twoFactorEnabled: i % 3 === 0,
+    },
+    lastUsedAt: Date.now(),
+    expiresAt: Date.now() + 3_600_000,
+  });
+}
+const heap1 = heapNow();
+const orgIds = Array.from({ length: 1000 }, () => crypto.randomUUID());
+for (let i = 0; i < ENTRIES; i++) {
+  const orgId = orgIds[i % orgIds.length]!;
+  const userId = crypto.randomUUID();
+  const roleIds = memberRoles[i % memberRoles.length]!;
+  memCache.putMember(memCache.ticket(), orgId, userId, {
+    orgId,
+    memberId: crypto.randomUUID(),
+    userId,
+    isOwner: false,
+    firstName: `First${i}`,
+    lastName: `Last${i}`,
+    roleIds: [...roleIds],
+    permissions: effectivePermissions(false, [projectSets[i % projectSets.length]!]),
+    requireTwoFactor: false,
+    lastActiveAt: new Date(),
+  });
+}
+const heap2 = heapNow();
+if (memCache.size.sessions !== ENTRIES || memCache.size.members !== ENTRIES)
+  throw new Error("cache did not keep them all");
+const mb = (b: number) => (b / 1024 / 1024).toFixed(1);
+console.log(`\n(c) Authorization cache memory, ${ENTRIES.toLocaleString("en")} entries of each kind (heap growth):`);
+console.log("| entries | MB | bytes / entry |");
+console.log("|---|---:|---:|");
+console.log(`| sessions (with their user) | ${mb(heap1 - heap0)} | ${((heap1 - heap0) / ENTRIES).toFixed(0)} |`);
+console.log(
+  `| memberships (with roles and permissions) | ${mb(heap2 - heap1)} | ${((heap2 - heap1) / ENTRIES).toFixed(0)} |`,
+);
+const bound = config.authzCacheSize;
+console.log(
+  `| both, at the bound AUTHZ_CACHE_SIZE=${bound.toLocaleString("en")} (each) | ${mb(((heap2 - heap0) * bound) / ENTRIES)} | |`,
+);
 console.log(`\n(sink ${sink})`);

@@ -51,6 +51,7 @@ const envSchema = z.object({
   MAIL_RETRY_BASE_MS: z.coerce.number().int().min(1).default(5000),
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(12),
   AUTHZ_CACHE: bool.default(true),
+  AUTHZ_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   DATABASE_LISTEN_URL: url(["postgres:", "postgresql:"]).optional(),
 });
 
@@ -75,6 +76,8 @@ export interface Config {
   mailMaxAttempts: number;
   /** Keep sessions and memberships between requests, invalidated by the database's notifications. */
   authzCache: boolean;
+  /** Sessions, and separately memberships, the cache keeps (least recently used go first). */
+  authzCacheSize: number;
   /** A direct connection for LISTEN when DATABASE_URL goes through a transaction-pooling proxy. */
   databaseListenUrl: string | undefined;
   /** Development mailbox on (no SMTP server configured; never in production). */
@@ -118,6 +121,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mailRetryBaseMs: e.MAIL_RETRY_BASE_MS,
     mailMaxAttempts: e.MAIL_MAX_ATTEMPTS,
     authzCache: e.AUTHZ_CACHE,
+    authzCacheSize: e.AUTHZ_CACHE_SIZE,
     databaseListenUrl: e.DATABASE_LISTEN_URL,
     devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
   };

@@ -18,6 +18,7 @@ describe("configuration", () => {
       mailRetryBaseMs: 5000,
       mailMaxAttempts: 12,
       authzCache: true,
+      authzCacheSize: 10_000,
       databaseListenUrl: undefined,
     });
     expect(c.sessionIdleTtlMs).toBe(30 * 86_400_000);
@@ -34,6 +35,7 @@ describe("configuration", () => {
       MAIL_MAX_ATTEMPTS: "3",
       LOG_LEVEL: "warn",
       AUTHZ_CACHE: "off",
+      AUTHZ_CACHE_SIZE: "50000",
       DATABASE_LISTEN_URL: "postgres://u:p@db-direct:5432/chorus",
     });
     expect(c).toMatchObject({
@@ -47,6 +49,7 @@ describe("configuration", () => {
       mailMaxAttempts: 3,
       logLevel: "warn",
       authzCache: false,
+      authzCacheSize: 50_000,
       databaseListenUrl: "postgres://u:p@db-direct:5432/chorus",
     });
   });
@@ -60,6 +63,7 @@ describe("configuration", () => {
     [{ INVITE_TTL: "soon" }, "INVITE_TTL"],
     [{ NODE_ENV: "staging" }, "NODE_ENV"],
     [{ AUTHZ_CACHE: "sometimes" }, "AUTHZ_CACHE"],
+    [{ AUTHZ_CACHE_SIZE: "10" }, "AUTHZ_CACHE_SIZE"],
     [{ DATABASE_LISTEN_URL: "redis://x" }, "DATABASE_LISTEN_URL"],
     [{ NODE_ENV: "production", APP_URL: "https://x.example" }, "SMTP_URL"],
     [{ NODE_ENV: "production", SMTP_URL: "smtp://mail:587" }, "APP_URL"],

@@ -57,7 +57,7 @@ export class AuthzCache {
 
   constructor(
     readonly isTrusted: () => boolean,
-    max = 100_000,
+    max = 10_000,
   ) {
     this.#sessions = new LRUCache({ max });
     this.#members = new LRUCache({ max });

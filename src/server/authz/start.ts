@@ -13,12 +13,12 @@ export interface Authz {
 /** The guard's cache with the invalidation stream of the database in use (off: no cache). */
 export async function startAuthz(
   database: Database,
-  config: Pick<Config, "authzCache" | "databaseListenUrl">,
+  config: Pick<Config, "authzCache" | "authzCacheSize" | "databaseListenUrl">,
   log: Logger,
   timing: PgBusTiming = DEFAULT_PG_BUS_TIMING,
 ): Promise<Authz> {
   let bus: AuthzBus = offBus;
-  const cache = new AuthzCache(() => bus.trusted());
+  const cache = new AuthzCache(() => bus.trusted(), config.authzCacheSize);
   if (!config.authzCache) return { cache, bus };
   if (database.pglite) {
     bus = await startPgliteBus(database.pglite, cache);
