@@ -121,7 +121,7 @@ describe("AuthzCache", () => {
     cache.invalidate("*");
     expect(cache.session("h2", NOW)).toBeUndefined();
     expect(cache.member(OTHER_ORG, U2)).toBeUndefined();
-    expect(cache.size).toEqual({ sessions: 0, members: 0 });
+    expect(cache.size).toEqual({ sessions: 0, members: 0, scopes: 0 });
   });
 
   it("never keeps a read that overlapped an invalidation, of any scope", () => {
@@ -154,22 +154,30 @@ describe("AuthzCache", () => {
     expect(cache.member(ORG, U1)?.lastActiveAt).toBe(at);
   });
 
-  it("tracks generations only for scopes it holds, and bounds them: past the limit it starts over", () => {
+  it("tracks generations only for scopes it holds: its memory follows the LRU bound", () => {
     const state = { trusted: true };
     const cache = new AuthzCache(() => state.trusted, 10);
     cache.putMember(cache.ticket(), ORG, U1, member(ORG, U1));
+    expect(cache.size).toEqual({ sessions: 0, members: 1, scopes: 2 });
     // Changes to scopes it holds nothing of cost nothing and retire nothing.
     for (let i = 0; i < 10_000; i++) cache.invalidate(`u:${i}`);
+    expect(cache.size.scopes).toBe(2);
     expect(cache.member(ORG, U1)).toBeDefined();
-    // A 10-entry cache tracks at most 40 scopes: the member's 2 and 37 users' bring it to 39…
-    for (let i = 0; i < 37; i++) cache.putSession(cache.ticket(), `h${i}`, session(`user-${i}`));
-    expect(cache.member(ORG, U1)).toBeDefined();
-    // …and a put that could take two more starts everything over rather than grow.
-    cache.putSession(cache.ticket(), "h-last", session("user-last"));
+    // Sessions of 50 users in a 10-entry cache: the evicted ones take their scopes with them.
+    for (let i = 0; i < 50; i++) cache.putSession(cache.ticket(), `h${i}`, session(`user-${i}`));
+    expect(cache.size).toEqual({ sessions: 10, members: 1, scopes: 12 });
+    // A scope shared by entries stays while one holds it; replacing an entry does not drop it.
+    cache.putMember(cache.ticket(), ORG, U2, member(ORG, U2));
+    cache.putMember(cache.ticket(), ORG, U2, member(ORG, U2));
+    expect(cache.size.scopes).toBe(12 + 1);
+    cache.invalidate(`o:${ORG}`);
     expect(cache.member(ORG, U1)).toBeUndefined();
-    expect(cache.session("h-last", NOW)?.user.id).toBe("user-last");
-    // What it stores after starting over is still retired by its scopes.
-    cache.invalidate("u:user-last");
-    expect(cache.session("h-last", NOW)).toBeUndefined();
+    expect(cache.member(ORG, U2)).toBeUndefined();
+    // A scope that came back after its cell was dropped still retires what it now holds.
+    cache.putSession(cache.ticket(), "h-again", session("user-0"));
+    cache.invalidate("u:user-0");
+    expect(cache.session("h-again", NOW)).toBeUndefined();
+    cache.flush();
+    expect(cache.size).toEqual({ sessions: 0, members: 0, scopes: 0 });
   });
 });

@@ -166,7 +166,7 @@ describe("AUTHZ_CACHE=off", () => {
       for (let i = 0; i < 3; i++) expect((await on(off, lead).get(rolesUrl(orgId))).statusCode).toBe(200);
       expect(off.app.ctx.authz.bus.trusted()).toBe(false);
       expect(off.app.ctx.authz.cache.stats.hits).toBe(0);
-      expect(off.app.ctx.authz.cache.size).toEqual({ sessions: 0, members: 0 });
+      expect(off.app.ctx.authz.cache.size).toEqual({ sessions: 0, members: 0, scopes: 0 });
     } finally {
       await off.close();
     }

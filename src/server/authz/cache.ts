@@ -10,9 +10,12 @@ export interface CachedSession {
   expiresAt: number;
 }
 
-/** An invalidation scope's generation, shared by every entry under that scope. */
+/** An invalidation scope's generation, shared by the entries under that scope while any exists. */
 interface Cell {
+  scope: string;
   gen: number;
+  /** Entries holding this cell; at 0 it leaves the map (an absent scope has nothing to retire). */
+  refs: number;
 }
 
 interface Entry<T> {
@@ -39,7 +42,8 @@ export const FLUSH_SCOPE = "*";
  * invalidation stream is live. Every committed change notifies a scope; `invalidate(scope)` bumps
  * its generation, and an entry is used only while the generations of its scopes are those it was
  * stored with, so one notification retires every entry it concerns without an index. Entries
- * hold their scopes' cells, so a hit builds no scope key and makes one map lookup.
+ * hold their scopes' cells, so a hit builds no scope key and makes one map lookup; a cell lives
+ * as long as an entry holds it, so memory follows the LRU bound.
  *
  * A read that overlapped an invalidation is never stored: `ticket()` before the query,
  * `put*(ticket, …)` after it, and any invalidation in between voids the ticket.
@@ -49,7 +53,6 @@ export class AuthzCache {
   /** Counts invalidations and flushes; a ticket is the value it had when a read began. */
   #changes = 0;
   readonly #cells = new Map<string, Cell>();
-  readonly #maxCells: number;
   readonly #sessions: LRUCache<string, Entry<CachedSession>>;
   readonly #members: LRUCache<string, Entry<LoadedMember | null>>;
   /** Lookups answered from the cache and not (tests and the benchmark read them). */
@@ -59,10 +62,13 @@ export class AuthzCache {
     readonly isTrusted: () => boolean,
     max = 10_000,
   ) {
-    this.#sessions = new LRUCache({ max });
-    this.#members = new LRUCache({ max });
-    // Up to three scopes per session-and-membership pair; past that, stale scopes pile up.
-    this.#maxCells = 4 * max;
+    // Called for every entry that leaves: evicted, replaced, deleted or cleared.
+    const dispose = (e: Entry<unknown>) => {
+      this.#release(e.cell1);
+      if (e.cell2) this.#release(e.cell2);
+    };
+    this.#sessions = new LRUCache<string, Entry<CachedSession>>({ max, dispose });
+    this.#members = new LRUCache<string, Entry<LoadedMember | null>>({ max, dispose });
   }
 
   /** Before a read meant for the cache; null when nothing may be stored. */
@@ -94,14 +100,12 @@ export class AuthzCache {
 
   putSession(ticket: Ticket, tokenHash: string, value: CachedSession): void {
     if (!this.#storable(ticket)) return;
-    this.#makeRoom();
     const cell1 = this.#cell(userScope(value.user.id));
     this.#sessions.set(tokenHash, { value, epoch: this.#epoch, cell1, gen1: cell1.gen, cell2: null, gen2: 0 });
   }
 
   putMember(ticket: Ticket, orgId: string, userId: string, value: LoadedMember | null): void {
     if (!this.#storable(ticket)) return;
-    this.#makeRoom();
     const cell1 = this.#cell(orgScope(orgId));
     const cell2 = this.#cell(memberScope(orgId, userId));
     this.#members.set(`${orgId}:${userId}`, {
@@ -142,38 +146,32 @@ export class AuthzCache {
   flush(): void {
     this.#changes++;
     this.#epoch++;
-    this.#cells.clear();
     this.#sessions.clear();
     this.#members.clear();
+    this.#cells.clear();
   }
 
-  get size(): { sessions: number; members: number } {
-    return { sessions: this.#sessions.size, members: this.#members.size };
+  get size(): { sessions: number; members: number; scopes: number } {
+    return { sessions: this.#sessions.size, members: this.#members.size, scopes: this.#cells.size };
   }
 
   #storable(ticket: Ticket): boolean {
     return ticket !== null && ticket === this.#changes && this.isTrusted();
   }
 
-  /**
-   * Before a put takes its cells: past the bound, everything starts over. Never between two
-   * cells of one entry, which would leave the first one where no invalidation can reach it.
-   */
-  #makeRoom(): void {
-    if (this.#cells.size + 2 <= this.#maxCells) return;
-    this.#epoch++;
-    this.#cells.clear();
-    this.#sessions.clear();
-    this.#members.clear();
-  }
-
-  /** The scope's cell, created on first use. */
+  /** The scope's cell, created on first use, held once more (before the entry replaces another). */
   #cell(scope: string): Cell {
     let cell = this.#cells.get(scope);
     if (!cell) {
-      cell = { gen: 0 };
+      cell = { scope, gen: 0, refs: 0 };
       this.#cells.set(scope, cell);
     }
+    cell.refs++;
     return cell;
+  }
+
+  #release(cell: Cell): void {
+    cell.refs--;
+    if (cell.refs <= 0 && this.#cells.get(cell.scope) === cell) this.#cells.delete(cell.scope);
   }
 }
