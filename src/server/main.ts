@@ -1,4 +1,5 @@
 import { buildApp } from "./app.js";
+import { authzState } from "./authz/start.js";
 import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/client.js";
 import { createLogger } from "./logger.js";
@@ -41,9 +42,11 @@ await step(`listening on ${config.host}:${config.port} (PORT)`, () =>
 const mail = config.devMailbox
   ? `development mailbox at ${config.appUrl}/dev/mailbox`
   : `SMTP server ${smtpHost(config.smtpUrl)}`;
+const authorizationCache = authzState(app.ctx.authz);
 log.info(
-  { url: config.appUrl, database: database.kind, data: database.location, mail },
-  `Chorus is running at ${config.appUrl} — data: ${database.kind} (${database.location}); mail: ${mail}`,
+  { url: config.appUrl, database: database.kind, data: database.location, mail, authorizationCache },
+  `Chorus is running at ${config.appUrl} — data: ${database.kind} (${database.location}); mail: ${mail}; ` +
+    `authorization cache: ${authorizationCache}`,
 );
 
 /** host:port of the SMTP URL, never its credentials. */

@@ -165,6 +165,7 @@ describe("AUTHZ_CACHE=off", () => {
       const { orgId, lead } = await team();
       for (let i = 0; i < 3; i++) expect((await on(off, lead).get(rolesUrl(orgId))).statusCode).toBe(200);
       expect(off.app.ctx.authz.bus.trusted()).toBe(false);
+      expect((await off.client().get("/readyz")).json().authorizationCache).toBe("off");
       expect(off.app.ctx.authz.cache.stats.hits).toBe(0);
       expect(off.app.ctx.authz.cache.size).toEqual({ sessions: 0, members: 0, scopes: 0 });
     } finally {
@@ -271,6 +272,7 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
     )) as unknown as { rows: unknown[] };
     expect(killed.rows).toEqual([{ ok: true }]);
     await until(() => !bus.trusted());
+    expect((await b.client().get("/readyz")).json()).toMatchObject({ status: "ready", authorizationCache: "degraded" });
     // Written outside the app while B hears nothing: B reads the database, so it sees it.
     await a.database.db.execute(sql`delete from member_roles where org_id = ${orgId} and member_id = ${lead.memberId}`);
     const misses = b.app.ctx.authz.cache.stats.misses;
@@ -278,6 +280,7 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
     expect(b.app.ctx.authz.cache.stats.misses).toBeGreaterThan(misses);
     // Back: listening again, trusted, and caching.
     await until(() => bus.trusted(), 10_000);
+    expect((await b.client().get("/readyz")).json().authorizationCache).toBe("on");
     await warm(b, owner, rolesUrl(orgId));
     expect(
       (await on(a, owner).patch(`/api/v1/orgs/${orgId}/members/${lead.memberId}`, { roleIds: ["administrator"] }))

@@ -20,7 +20,11 @@ describe("health probes", () => {
     expect(live.json()).toEqual({ status: "ok" });
     const ready = await t.client().get("/readyz");
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: "ready", database: onPostgres ? "postgres" : "pglite" });
+    expect(ready.json()).toEqual({
+      status: "ready",
+      database: onPostgres ? "postgres" : "pglite",
+      authorizationCache: "on",
+    });
     expect(ready.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });
 

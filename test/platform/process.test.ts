@@ -48,7 +48,7 @@ describe("the real process (tsx src/server/main.ts)", () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
+    expect(await ready.json()).toEqual({ status: "ready", database: "pglite", authorizationCache: "on" });
 
     // 2. Several sign-ups in flight when SIGTERM arrives: each gets its answer, then exit 0.
     const emails = Array.from({ length: 5 }, (_, i) => `inflight.${i}.${Date.now().toString(36)}@example.com`);
@@ -114,9 +114,11 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
       { compiled: true },
     );
     running.push(p);
-    expect((await p.ready()).database).toBe("pglite");
+    const started = await p.ready();
+    expect(started.database).toBe("pglite");
+    expect(started.authorizationCache).toBe("on");
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: "ready", database: "pglite" });
+    expect(await ready.json()).toEqual({ status: "ready", database: "pglite", authorizationCache: "on" });
     const signup = await post(port, "/api/v1/auth/signup", {
       email: `compiled.${Date.now().toString(36)}@example.com`,
       password: PASSWORD,

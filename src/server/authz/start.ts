@@ -10,6 +10,16 @@ export interface Authz {
   bus: AuthzBus;
 }
 
+/**
+ * For operators (/readyz, the start-up line): `on` answers from the cache; `degraded` is
+ * enabled but not listening right now, so every request reads the database (correct, slower);
+ * `off` is AUTHZ_CACHE=off.
+ */
+export function authzState(authz: Authz): "on" | "degraded" | "off" {
+  if (authz.bus === offBus) return "off";
+  return authz.bus.trusted() ? "on" : "degraded";
+}
+
 /** The guard's cache with the invalidation stream of the database in use (off: no cache). */
 export async function startAuthz(
   database: Database,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { authzState } from "../../authz/start.js";
 import { access } from "../../http/access.js";
 import { AppError } from "../../http/problem.js";
 
@@ -24,7 +25,17 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ["health"],
         summary: "Readiness: the database answers",
-        response: { 200: z.object({ status: z.literal("ready"), database: z.enum(["pglite", "postgres"]) }) },
+        description:
+          "`authorizationCache`: `on` (answering from the cache), `degraded` (not listening for changes " +
+          "right now: every request reads the database; still correct, slower) or `off` (AUTHZ_CACHE=off). " +
+          "A degraded cache does not make the instance unready.",
+        response: {
+          200: z.object({
+            status: z.literal("ready"),
+            database: z.enum(["pglite", "postgres"]),
+            authorizationCache: z.enum(["on", "degraded", "off"]),
+          }),
+        },
       },
     },
     async () => {
@@ -33,7 +44,11 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       } catch {
         throw new AppError(503, "database_unavailable", "The database does not answer.");
       }
-      return { status: "ready" as const, database: app.ctx.database.kind };
+      return {
+        status: "ready" as const,
+        database: app.ctx.database.kind,
+        authorizationCache: authzState(app.ctx.authz),
+      };
     },
   );
 };
