@@ -89,7 +89,7 @@ export class AuthzCache {
 
   /** The membership (null: none) of the user in the organization, or undefined when not cached. */
   member(orgId: string, userId: string): LoadedMember | null | undefined {
-    const e = this.isTrusted() ? this.#members.get(`${orgId}:${userId}`) : undefined;
+    const e = this.isTrusted() ? this.#members.get(memberScope(orgId, userId)) : undefined;
     if (!e || e.epoch !== this.#epoch || e.cell1.gen !== e.gen1 || e.cell2!.gen !== e.gen2) {
       this.stats.misses++;
       return undefined;
@@ -106,9 +106,11 @@ export class AuthzCache {
 
   putMember(ticket: Ticket, orgId: string, userId: string, value: LoadedMember | null): void {
     if (!this.#storable(ticket)) return;
+    // The member's scope is also its key: one string for both.
+    const key = memberScope(orgId, userId);
     const cell1 = this.#cell(orgScope(orgId));
-    const cell2 = this.#cell(memberScope(orgId, userId));
-    this.#members.set(`${orgId}:${userId}`, {
+    const cell2 = this.#cell(key);
+    this.#members.set(key, {
       value,
       epoch: this.#epoch,
       cell1,
@@ -126,7 +128,7 @@ export class AuthzCache {
 
   /** The member's activity time was written by this instance (copy on write: requests hold the old one). */
   memberActive(orgId: string, userId: string, at: Date): void {
-    const e = this.#members.get(`${orgId}:${userId}`);
+    const e = this.#members.get(memberScope(orgId, userId));
     if (e?.value) e.value = { ...e.value, lastActiveAt: at };
   }
 
