@@ -163,6 +163,23 @@ describe("SEED_DEMO", () => {
     expect(n!.n).toBe(1 + SYSTEM_ROLE_IDS.length);
   });
 
+  it("finds its organization again after a visitor renamed it and created another one", async () => {
+    const owner = t.client();
+    const login = await owner.post("/api/v1/auth/login", {
+      email: "owner@demo.chorus.localhost",
+      password: DEMO_PASSWORD,
+    });
+    expect(login.statusCode).toBe(200);
+    const orgId = first.result.orgId;
+    expect((await owner.patch(`/api/v1/orgs/${orgId}`, { name: "Renamed by a visitor" })).statusCode).toBe(200);
+    expect((await owner.post("/api/v1/orgs", { name: DEMO_ORG_NAME })).statusCode).toBe(201);
+    const again = await run();
+    expect(again.result.orgId).toBe(orgId);
+    expect(again.result.orgCreated).toBe(false);
+    expect(again.result.accounts.every((a) => !a.created)).toBe(true);
+    expect((await owner.patch(`/api/v1/orgs/${orgId}`, { name: DEMO_ORG_NAME })).statusCode).toBe(200);
+  });
+
   it("says so when a demo account's password was changed, and changes nothing", async () => {
     const [operator] = await db().select().from(users).where(eq(users.email, "operator@demo.chorus.localhost"));
     const changed = await hashPassword("a different operator password");

@@ -220,15 +220,17 @@ async function ensureVerifiedAccount(db: DbOrTx, p: DemoPersona): Promise<{ user
 }
 
 /** The demo organization: the oldest one named DEMO_ORG_NAME that the demo owner owns. */
+/**
+ * The demo organization is the oldest one the demo owner account owns, whatever it is called
+ * now: a visitor may rename it, or create more organizations with the published account.
+ */
 async function findDemoOrg(db: DbOrTx, ownerUserId: string): Promise<string | null> {
   const [row] = await db
     .select({ id: organizations.id })
     .from(organizations)
     .innerJoin(memberships, eq(memberships.orgId, organizations.id))
-    .where(
-      and(eq(organizations.name, DEMO_ORG_NAME), eq(memberships.userId, ownerUserId), eq(memberships.isOwner, true)),
-    )
-    .orderBy(organizations.createdAt)
+    .where(and(eq(memberships.userId, ownerUserId), eq(memberships.isOwner, true)))
+    .orderBy(organizations.createdAt, organizations.id)
     .limit(1);
   return row?.id ?? null;
 }
