@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import { z } from "zod";
 import { badRequest } from "./problem.js";
 
 /** Opaque cursors: base64url JSON of the last row's sort key. */
@@ -19,6 +19,20 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sc
   ]);
 }
 
+/** Date and time fields that exist: Feb 30th or hour 25 in a forged cursor would fail the SQL cast (a 500). */
+function onCalendar(y: number, mo: number, d: number, h: number, mi: number, sec: number): boolean {
+  const day = new Date(Date.UTC(y, mo - 1, d));
+  return (
+    y >= 1 &&
+    day.getUTCFullYear() === y &&
+    day.getUTCMonth() === mo - 1 &&
+    day.getUTCDate() === d &&
+    h < 24 &&
+    mi < 60 &&
+    sec < 60
+  );
+}
+
 /**
  * PostgreSQL's text form of a timestamptz (`2025-01-31 09:15:00.123456+00`), valid on the
  * calendar: a forged or stale cursor must answer 400, not fail the cast in SQL with a 500.
@@ -29,15 +43,25 @@ export function isPgTimestampText(s: string): boolean {
   const m = PG_TIMESTAMP.exec(s);
   if (!m) return false;
   const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, off = 0] = m.slice(1).map(Number);
-  const day = new Date(Date.UTC(y, mo - 1, d));
-  return (
-    y >= 1 &&
-    day.getUTCFullYear() === y &&
-    day.getUTCMonth() === mo - 1 &&
-    day.getUTCDate() === d &&
-    h < 24 &&
-    mi < 60 &&
-    sec < 60 &&
-    off < 16
-  );
+  return onCalendar(y, mo, d, h, mi, sec) && off < 16;
 }
+
+/** ISO 8601 UTC with microseconds (`2025-01-31T09:15:00.123456Z`), valid on the calendar. */
+const ISO_MICROS = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+export function isIsoMicros(s: string): boolean {
+  const m = ISO_MICROS.exec(s);
+  if (!m) return false;
+  const [y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0] = m.slice(1).map(Number);
+  return onCalendar(y, mo, d, h, mi, sec);
+}
+
+/**
+ * Keyset position (at, id) of the time-ordered lists (activity, login activity, sessions).
+ * `at` is ISO 8601 UTC with microseconds, as PostgreSQL stores them (a JavaScript Date would
+ * drop them and skip or repeat records across pages).
+ */
+export const timeKeyset = z.object({
+  at: z.string().refine(isIsoMicros),
+  id: z.union([z.number().int().nonnegative(), z.uuid()]),
+});
+export type TimeKeyset = z.output<typeof timeKeyset>;

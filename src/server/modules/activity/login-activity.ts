@@ -2,8 +2,8 @@ import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { DbOrTx } from "../../db/client.js";
 import { loginAttempts, memberships, users } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor } from "../../http/cursor.js";
-import { isoMicros, keysetCursor } from "./query.js";
+import { decodeCursor, encodeCursor, timeKeyset } from "../../http/cursor.js";
+import { isoMicros } from "./query.js";
 import type { loginActivityItem, loginActivityQuery } from "./schemas.js";
 
 type Query = z.output<typeof loginActivityQuery>;
@@ -20,7 +20,7 @@ export async function listLoginActivity(
   orgId: string,
   q: Query,
 ): Promise<{ items: Item[]; nextCursor: string | null }> {
-  const after = decodeCursor(q.cursor, keysetCursor);
+  const after = decodeCursor(q.cursor, timeKeyset);
   if (after && typeof after.id !== "string") return { items: [], nextCursor: null };
   const conditions: (SQL | undefined)[] = [eq(memberships.orgId, orgId), gte(loginAttempts.at, memberships.joinedAt)];
   if (q.memberId) conditions.push(eq(memberships.id, q.memberId));

@@ -1,21 +1,10 @@
 import { and, eq, gte, like, lt, type SQL, type SQLWrapper, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { DbOrTx } from "../../db/client.js";
 import { activity } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { decodeCursor, encodeCursor, type TimeKeyset, timeKeyset } from "../../http/cursor.js";
 import type { ActivityFilters, ActivityItem } from "./schemas.js";
 
-/**
- * Keyset position (at, id). `at` is ISO 8601 UTC with microseconds, as PostgreSQL stores
- * them (a JavaScript Date would drop them and skip or repeat records across pages).
- */
-export const keysetCursor = z.object({
-  at: z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/),
-  id: z.union([z.number().int().nonnegative(), z.uuid()]),
-});
-export type Keyset = z.output<typeof keysetCursor>;
-
-/** A timestamptz column as ISO 8601 UTC text with microseconds (the form of `Keyset.at`). */
+/** A timestamptz column as ISO 8601 UTC text with microseconds (the form of `TimeKeyset.at`). */
 export const isoMicros = (col: SQLWrapper) =>
   sql<string>`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -23,7 +12,7 @@ export const isoMicros = (col: SQLWrapper) =>
 export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** The WHERE of an activity query: always the organization first, then the filters. */
-export function activityWhere(orgId: string, f: ActivityFilters, after: Keyset | null): SQL {
+export function activityWhere(orgId: string, f: ActivityFilters, after: TimeKeyset | null): SQL {
   const conditions: (SQL | undefined)[] = [eq(activity.orgId, orgId)];
   if (f.actorId) conditions.push(eq(activity.actorId, f.actorId));
   if (f.action) {
@@ -97,7 +86,13 @@ export function toItem(r: Row): ActivityItem {
 }
 
 /** The page query, unexecuted (the benchmark EXPLAINs it). */
-export function activityPageQuery(db: DbOrTx, orgId: string, f: ActivityFilters, after: Keyset | null, limit: number) {
+export function activityPageQuery(
+  db: DbOrTx,
+  orgId: string,
+  f: ActivityFilters,
+  after: TimeKeyset | null,
+  limit: number,
+) {
   return db
     .select(columns)
     .from(activity)
@@ -106,7 +101,7 @@ export function activityPageQuery(db: DbOrTx, orgId: string, f: ActivityFilters,
     .limit(limit);
 }
 
-async function fetchRows(db: DbOrTx, orgId: string, f: ActivityFilters, after: Keyset | null, limit: number) {
+async function fetchRows(db: DbOrTx, orgId: string, f: ActivityFilters, after: TimeKeyset | null, limit: number) {
   return (await activityPageQuery(db, orgId, f, after, limit)) as Row[];
 }
 
@@ -115,7 +110,7 @@ export async function listActivity(
   orgId: string,
   f: ActivityFilters & { limit: number; cursor?: string | undefined },
 ): Promise<{ items: ActivityItem[]; nextCursor: string | null }> {
-  const after = decodeCursor(f.cursor, keysetCursor);
+  const after = decodeCursor(f.cursor, timeKeyset);
   const rows = await fetchRows(db, orgId, f, after, f.limit + 1);
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
@@ -164,7 +159,7 @@ export async function* activityBatches(
 ): AsyncGenerator<ExportRow[]> {
   // Plain SQL through `execute`: the rows come back as the driver makes them (all text here),
   // without the query builder's per-row mapping, which costs more than the query itself.
-  const fetch = (after: Keyset | null) => {
+  const fetch = (after: TimeKeyset | null) => {
     const p = db
       .execute(sql`select ${exportSelect} from ${activity}
         where ${activityWhere(orgId, f, after)} order by ${newestFirst} limit ${batchSize}`)
