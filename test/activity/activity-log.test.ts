@@ -156,6 +156,11 @@ describe("GET /orgs/:orgId/activity", () => {
       "actorId=not-a-uuid",
       "from=yesterday",
       `from=${at(5).toISOString()}&to=${at(1).toISOString()}`,
+      // Well-formed, but outside what PostgreSQL stores (year 0) or writes back (year 10000).
+      "from=0000-01-01T00:00:00Z",
+      "to=0000-06-01T00:00:00Z",
+      "from=0001-01-01T00:30:00%2B01:00",
+      "to=10000-01-01T00:00:00Z",
       "cursor=%%%",
       "cursor=eyJ4IjoxfQ",
       "limit=0",

@@ -243,7 +243,9 @@ function cases(method: string, path: string, op: Operation, orgId: string): Case
       if (s?.enum) bad.push("not-one-of-them");
       if (s?.format === "uuid") bad.push("not-a-uuid");
       if (p.name === "cursor") bad.push("!!!", Buffer.from('{"x":1}').toString("base64url"), "eyJ");
-      if (s?.format === "date-time") bad.push("yesterday", "2020-13-45T99:99:99Z");
+      // Well-formed but impossible or out of PostgreSQL's range: the year 0 once reached SQL (a 500).
+      if (s?.format === "date-time")
+        bad.push("yesterday", "2020-13-45T99:99:99Z", "2025-02-30T10:00:00Z", "0000-01-01T00:00:00Z");
       for (const v of bad) {
         const sep = url.includes("?") ? "&" : "?";
         out.push({

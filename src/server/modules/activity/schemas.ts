@@ -1,10 +1,19 @@
 import { z } from "zod";
 import { paginationQuery, uuidSchema } from "../../../shared/schemas/common.js";
 
-const isoDateTime = z.iso.datetime({
-  offset: true,
-  message: "Expected an ISO 8601 date-time, e.g. 2025-01-31T00:00Z.",
-});
+/** Years 1–9999 in UTC: year 0 does not exist for PostgreSQL (the query would fail with a 500). */
+const isoDateTime = z.iso
+  .datetime({
+    offset: true,
+    message: "Expected an ISO 8601 date-time, e.g. 2025-01-31T00:00Z.",
+  })
+  .refine(
+    (v) => {
+      const year = new Date(v).getUTCFullYear();
+      return year >= 1 && year <= 9999;
+    },
+    { message: "Give a date between the years 1 and 9999." },
+  );
 
 /** `from` is inclusive, `to` exclusive; `from` must come before `to`. */
 const timeRange = {
