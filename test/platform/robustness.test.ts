@@ -56,6 +56,8 @@ function resolve(s: Schema | undefined): Schema | undefined {
 
 function typeOf(s: Schema): string | undefined {
   if (Array.isArray(s.type)) return s.type.find((x) => x !== "null");
+  // A nullable field (`anyOf: [T, {type: null}]`) is tried as its T.
+  if (!s.type && s.anyOf) return s.anyOf.map((x) => typeOf(resolve(x) ?? {})).find((t) => t && t !== "null");
   return s.type;
 }
 
@@ -187,6 +189,23 @@ function cases(method: string, path: string, op: Operation, orgId: string): Case
           headers: json,
           expect: [400],
         });
+        const fieldType = typeOf(resolve(fieldSchema) ?? {});
+        // Past PostgreSQL's integer and timestamp ranges: a value that reaches the database fails the query.
+        const extremes =
+          fieldType === "integer" || fieldType === "number"
+            ? [2_147_483_648, -2_147_483_649, 1e300]
+            : resolve(fieldSchema)?.format === "date-time"
+              ? ["0000-01-01T00:00:00Z", "2025-02-30T10:00:00Z"]
+              : [];
+        for (const extreme of extremes) {
+          out.push({
+            label: `${field} = ${extreme}`,
+            method,
+            url,
+            payload: JSON.stringify({ ...valid, [field]: extreme }),
+            headers: json,
+          });
+        }
         if (typeOf(resolve(fieldSchema) ?? {}) === "string") {
           // PostgreSQL text cannot hold NUL: a value that reaches the database with one fails the query.
           out.push({
