@@ -182,6 +182,29 @@ describe.sequential("web app: team management scenario", () => {
     },
   );
 
+  step("owner imports invitations from a CSV file", ["owner signs up and creates an organization"], async () => {
+    await owner.getByRole("button", { name: "Import CSV" }).click();
+    const dialog = owner.getByRole("dialog", { name: "Import invitations from CSV" });
+    await see(dialog);
+    // Columns in their own order, roles by name; the server reads the header (one parser).
+    const csv = [
+      "Last name,Email,First name,Roles",
+      `Imported,csv.one.${Date.now().toString(36)}@example.com,Ida,Operator;Contact Manager`,
+      `Imported,csv.two.${Date.now().toString(36)}@example.com,Ivo,Wizard`,
+    ].join("\n");
+    await dialog.getByLabel("Or paste CSV").fill(csv);
+    await see(dialog.getByText("2 rows ready to send"));
+    await dialog.getByRole("button", { name: "Send invitations" }).click();
+    await see(dialog.getByText("Invited", { exact: true }));
+    await see(dialog.getByText("Not invited", { exact: true }));
+    await see(dialog.getByText(/Wizard/));
+    await owner.keyboard.press("Escape");
+    await gone(dialog);
+    const one = owner.locator('[data-testid="invitation-row"][data-email^="csv.one."]');
+    await see(one);
+    await see(one.getByText("Operator"));
+  });
+
   step(
     "the invitee opens the email in /dev/mailbox and creates the account from the link",
     ["owner invites an Operator (the most restrictive role is pre-selected)"],

@@ -150,6 +150,27 @@ describe("inviting from a CSV document", () => {
     expect(await pendingOf(orgId)).toEqual([a, c].sort());
   });
 
+  it("reads the columns by their header in any order; `role` and `roleIds` mean `roles`", async () => {
+    const { orgId, owner } = await orgWithOwner(t, "CSV Order");
+    const a = uniqueEmail("csv");
+    const b = uniqueEmail("csv");
+    for (const [header, row] of [
+      ["Last name,Role IDs,Email,First name", `Lee,Operator;contact_manager,${a},Ann`],
+      ["role,email,firstName,lastName", `template_manager,${b},Ben,Bo`],
+    ] as const) {
+      const res = await invite(owner.client, orgId, `${header}\n${row}\n`);
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().invited).toBe(1);
+    }
+    const byEmail = Object.fromEntries(
+      (await owner.client.get(`/api/v1/orgs/${orgId}/invitations`))
+        .json()
+        .items.map((i: { email: string; firstName: string; lastName: string; roleIds: string[] }) => [i.email, i]),
+    );
+    expect(byEmail[a]).toMatchObject({ firstName: "Ann", lastName: "Lee", roleIds: ["contact_manager", "operator"] });
+    expect(byEmail[b]).toMatchObject({ firstName: "Ben", lastName: "Bo", roleIds: ["template_manager"] });
+  });
+
   it("refuses malformed documents with 400 invalid_csv and a message saying what is wrong", async () => {
     const { orgId, owner } = await orgWithOwner(t);
     const email = uniqueEmail("csv");
@@ -157,7 +178,10 @@ describe("inviting from a CSV document", () => {
       [`email,firstName,lastName\n"${email},Open,Quote\n`, "invalid_csv", /Line 2: a quoted field is not closed/],
       [`email,firstName,lastName\n${email},Bad"Quote,X\n`, "invalid_csv", /Line 2: a quote appears inside/],
       [`email,firstName,lastName\n"${email}"x,A,B\n`, "invalid_csv", /Line 2: a quoted field is followed/],
-      [`mail,name\n${email},A\n`, "invalid_csv", /missing: email, firstname, lastname/],
+      [`email,roles\n${email},operator\n`, "invalid_csv", /missing: firstname, lastname/],
+      // A misspelt column is refused, never ignored (a "rolez" column would invite with no role).
+      [`mail,name\n${email},A\n`, "invalid_csv", /Unknown CSV columns: "mail", "name"/],
+      [`email,firstName,lastName,rolez\n${email},A,B,operator\n`, "invalid_csv", /Unknown CSV column: "rolez"/],
       ["email,firstName,lastName\n", "invalid_csv", /no rows/],
       ["\n\n  \n", "invalid_csv", /empty/],
     ];

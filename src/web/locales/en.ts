@@ -212,7 +212,7 @@ export const en = {
     alreadyMember: "This person is already a member.",
     importTitle: "Import invitations from CSV",
     importHelp:
-      "One invitation per line: email,firstName,lastName,roles. Separate several role ids with “;” (for example operator;chat_manager). A header line is optional.",
+      "The first line names the columns, in any order: email, firstName, lastName and, optionally, roles. Then one invitation per line; separate several roles (ids or names) with “;”, for example Operator;chat_manager.",
     importFile: "CSV file",
     importPaste: "Or paste CSV",
     importPreview_one: "{{count}} row ready to send",

@@ -214,7 +214,7 @@ export const es: Messages = {
     alreadyMember: "Esta persona ya es miembro.",
     importTitle: "Importar invitaciones desde CSV",
     importHelp:
-      "Una invitación por línea: email,firstName,lastName,roles. Separa varios ids de rol con «;» (por ejemplo operator;chat_manager). La línea de cabecera es opcional.",
+      "La primera línea nombra las columnas, en cualquier orden: email, firstName, lastName y, si quieres, roles. Después, una invitación por línea; separa varios roles (ids o nombres) con «;», por ejemplo Operator;chat_manager.",
     importFile: "Archivo CSV",
     importPaste: "O pega el CSV",
     importPreview_one: "{{count}} fila lista para enviar",

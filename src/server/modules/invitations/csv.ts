@@ -75,16 +75,37 @@ export interface CsvInvitationRow {
 }
 
 const norm = (h: string) => h.toLowerCase().replace(/[^a-z]/g, "");
+/** Header names as normalized by `norm`, and the column each means. */
+const COLUMNS: Record<string, "email" | "firstname" | "lastname" | "roles"> = {
+  email: "email",
+  firstname: "firstname",
+  lastname: "lastname",
+  roles: "roles",
+  role: "roles",
+  roleids: "roles",
+  roleid: "roles",
+};
 
 /**
- * The import format of the web app: header `email,firstName,lastName,roles` (any order,
- * case and separators in the names ignored: `First name` works), roles separated by `;` or `|`.
+ * The import format (the web app sends the file as is): header `email,firstName,lastName,roles`
+ * in any order, case and separators in the names ignored (`First name` works; `role` and
+ * `roleIds` mean `roles`), roles by id or name separated by `;` or `|`.
  */
 export function parseInvitationCsv(text: string, maxRows: number): CsvInvitationRow[] {
   const [header, ...rows] = parseCsvRecords(text);
   if (!header) throw badRequest("invalid_csv", "The CSV document is empty.");
-  const cols = header.fields.map(norm);
-  const at = (name: string) => cols.indexOf(name);
+  // An unknown column is refused rather than ignored: a misspelt "roles" column would otherwise
+  // invite everyone with no role at all, and the importer would not know.
+  const unknown = header.fields.filter((f) => f.trim() !== "" && !COLUMNS[norm(f)]);
+  if (unknown.length) {
+    throw badRequest(
+      "invalid_csv",
+      `Unknown CSV column${unknown.length > 1 ? "s" : ""}: ${unknown.map((u) => JSON.stringify(u.trim())).join(", ")}. ` +
+        "The columns are email, firstName, lastName and (optionally) roles.",
+    );
+  }
+  const cols = header.fields.map((f) => COLUMNS[norm(f)]);
+  const at = (name: string) => cols.indexOf(name as never);
   const missing = ["email", "firstname", "lastname"].filter((c) => at(c) < 0);
   if (missing.length) {
     throw badRequest(

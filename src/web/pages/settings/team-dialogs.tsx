@@ -276,53 +276,13 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
   );
 }
 
-interface CsvRow {
-  email: string;
-  firstName: string;
-  lastName: string;
-  roleIds: string[];
-}
-
-export function parseInvitationCsv(text: string): CsvRow[] {
-  const rows: string[][] = [];
-  let cur: string[] = [];
-  let field = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ",") {
-      cur.push(field);
-      field = "";
-    } else if (c === "\n" || c === "\r") {
-      if (c === "\r" && text[i + 1] === "\n") i++;
-      cur.push(field);
-      rows.push(cur);
-      cur = [];
-      field = "";
-    } else field += c;
-  }
-  if (field || cur.length) {
-    cur.push(field);
-    rows.push(cur);
-  }
-  const clean = rows.filter((r) => r.some((x) => x.trim()));
-  if (clean[0]?.[0]?.trim().toLowerCase() === "email") clean.shift();
-  return clean.map((r) => ({
-    email: (r[0] ?? "").trim(),
-    firstName: (r[1] ?? "").trim(),
-    lastName: (r[2] ?? "").trim(),
-    roleIds: (r[3] ?? "")
-      .split(/[;|]/)
-      .map((s) => s.trim())
-      .filter(Boolean),
-  }));
+/**
+ * Rows of a pasted or chosen CSV, for the preview only: the file goes to the server as it is
+ * (text/csv), whose parser reads the header, resolves role names and answers per row.
+ */
+export function countCsvRows(text: string): number {
+  const lines = text.split(/\r?\n/).filter((l) => /[^,\s]/.test(l));
+  return Math.max(0, lines.length - 1);
 }
 
 interface BulkResult {
@@ -339,9 +299,9 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
   const { orgId } = useOrgContext();
   const qc = useQueryClient();
   const [text, setText] = useState("");
-  const rows = useMemo(() => parseInvitationCsv(text), [text]);
+  const rowCount = useMemo(() => countCsvRows(text), [text]);
   const m = useMutation({
-    mutationFn: () => api<unknown>(`/orgs/${orgId}/invitations`, { method: "POST", body: { invitations: rows } }),
+    mutationFn: () => api<unknown>(`/orgs/${orgId}/invitations`, { method: "POST", body: text }),
     onSuccess: () => void qc.invalidateQueries({ queryKey: qk.invitations(orgId) }),
   });
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset on open only
@@ -385,10 +345,8 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
           className="font-mono"
           placeholder={"email,firstName,lastName,roles\nana@example.com,Ana,García,operator"}
         />
-        {rows.length ? (
-          <p className="text-sm text-slate-600">{t("team.importPreview", { count: rows.length })}</p>
-        ) : null}
-        {rows.length > 100 ? <p className="text-sm text-red-600">{t("team.importTooMany")}</p> : null}
+        {rowCount ? <p className="text-sm text-slate-600">{t("team.importPreview", { count: rowCount })}</p> : null}
+        {rowCount > 100 ? <p className="text-sm text-red-600">{t("team.importTooMany")}</p> : null}
         {results.length ? (
           <ul className="max-h-48 space-y-1 overflow-y-auto text-sm">
             {results.map((r, i) => {
@@ -397,11 +355,11 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
                 (typeof r.status === "number" ? r.status < 300 : r.status === "created" || r.status === "invited");
               const err = typeof r.error === "string" ? r.error : (r.error?.detail ?? r.detail ?? r.code ?? "");
               return (
-                <li key={r.email ?? rows[i]?.email ?? String(i)} className="flex flex-wrap items-center gap-2">
+                <li key={r.email ?? String(i)} className="flex flex-wrap items-center gap-2">
                   <Chip tone={ok ? "emerald" : "red"}>
                     {ok ? t("team.importResultOk") : t("team.importResultError")}
                   </Chip>
-                  <span>{r.email ?? rows[i]?.email}</span>
+                  <span>{r.email}</span>
                   {!ok && err ? <span className="text-slate-500">— {err}</span> : null}
                 </li>
               );
@@ -414,7 +372,7 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
           cancelLabel={t("common.close")}
           onSubmit={() => m.mutate()}
           pending={m.isPending}
-          disabled={!rows.length || rows.length > 100}
+          disabled={!rowCount || rowCount > 100}
           submitLabel={m.isPending ? t("team.sending") : t("team.importSubmit")}
         />
       </div>
