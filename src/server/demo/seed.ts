@@ -5,7 +5,7 @@ import type { Db, DbOrTx } from "../db/client.js";
 import { invitations, memberships, organizations, users } from "../db/schema/index.js";
 import type { Actor, AuthUser } from "../http/request-context.js";
 import { hashPassword, verifyPassword } from "../modules/auth/passwords.js";
-import { revokeSession, toAuthUser } from "../modules/auth/sessions.js";
+import { authUserColumns, revokeSession, toAuthUser } from "../modules/auth/sessions.js";
 import { acceptInvitation } from "../modules/invitations/accept.js";
 import { inviteOne, revokeInvitation } from "../modules/invitations/service.js";
 import { Outbox } from "../modules/mail/outbox.js";
@@ -174,16 +174,7 @@ function actorFor(user: AuthUser): Actor {
   };
 }
 
-const userColumns = {
-  id: users.id,
-  email: users.email,
-  firstName: users.firstName,
-  lastName: users.lastName,
-  language: users.language,
-  emailVerifiedAt: users.emailVerifiedAt,
-  totpEnabledAt: users.totpEnabledAt,
-  passwordHash: users.passwordHash,
-};
+const userColumns = { id: users.id, ...authUserColumns, passwordHash: users.passwordHash };
 
 async function userRowByEmail(db: DbOrTx, email: string) {
   const [row] = await db.select(userColumns).from(users).where(eq(users.email, email)).limit(1);

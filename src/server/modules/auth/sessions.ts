@@ -35,18 +35,23 @@ export async function createSession(
   return { id: row!.id, token, expiresAt };
 }
 
-/** Columns of a live session and its user, shared by the guard's one-query member lookup. */
-export const sessionColumns = {
-  sessionId: sessions.id,
-  lastUsedAt: sessions.lastUsedAt,
-  expiresAt: sessions.expiresAt,
-  userId: users.id,
+/** The users columns `toAuthUser` reads, besides the id. */
+export const authUserColumns = {
   email: users.email,
   firstName: users.firstName,
   lastName: users.lastName,
   language: users.language,
   emailVerifiedAt: users.emailVerifiedAt,
   totpEnabledAt: users.totpEnabledAt,
+};
+
+/** Columns of a live session and its user, shared by the guard's one-query member lookup. */
+export const sessionColumns = {
+  sessionId: sessions.id,
+  lastUsedAt: sessions.lastUsedAt,
+  expiresAt: sessions.expiresAt,
+  userId: users.id,
+  ...authUserColumns,
 };
 
 /** Placeholders `tokenHash` and `now` (ISO string: both drivers take it as is). */
