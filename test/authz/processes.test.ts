@@ -9,7 +9,7 @@ import { freePort } from "../mail/smtp.js";
 import { baseEnv, ServerProcess } from "../platform/process.js";
 
 describe.skipIf(!onPostgres)("two server processes on one PostgreSQL database", () => {
-  let database: Database & { url?: string };
+  let database: Database;
   const servers: { child: ServerProcess; port: number }[] = [];
   let org: RbacOrg;
 

@@ -6,7 +6,7 @@ import { type Database, openDatabase } from "../../src/server/db/client.js";
  * A fresh, migrated database for one test file: an in-memory PGlite by default,
  * or a new database on the PostgreSQL server of TEST_DATABASE_URL (dropped on close).
  */
-export async function createTestDatabase(): Promise<Database & { url?: string }> {
+export async function createTestDatabase(): Promise<Database> {
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
     const database = await openDatabase({});
@@ -24,7 +24,6 @@ export async function createTestDatabase(): Promise<Database & { url?: string }>
   await database.migrate();
   return {
     ...database,
-    url: url.toString(),
     close: async () => {
       await database.close();
       const drop = new pg.Client({ connectionString: serverUrl });
