@@ -58,14 +58,14 @@ export function resolveCaller(
   // Anything not UUID-shaped is left to the route's validation (400).
   const memberOrg = orgId && isUuidShaped(orgId) ? orgId : undefined;
   const cached = cache.session(tokenHash, nowMs);
+  const member = cached && memberOrg ? cache.member(memberOrg, cached.user.id) : undefined;
   if (cached && !touchDue(cached.lastUsedAt, nowMs)) {
     if (!memberOrg) return cached;
-    const member = cache.member(memberOrg, cached.user.id);
     if (member !== undefined) {
       return { sessionId: cached.sessionId, user: cached.user, membership: { orgId: memberOrg, member } };
     }
   }
-  return readCaller(db, cache, tokenHash, cached, memberOrg, nowMs, idleTtlMs);
+  return readCaller(db, cache, tokenHash, cached, memberOrg, member, nowMs, idleTtlMs);
 }
 
 /** The part of `resolveCaller` that needs the database: a touch, a membership, or everything. */
@@ -75,6 +75,8 @@ async function readCaller(
   tokenHash: string,
   cached: CachedSession | undefined,
   memberOrg: string | undefined,
+  /** The cache's answer for the membership, already asked with the session (undefined: not held). */
+  cachedMember: LoadedMember | null | undefined,
   nowMs: number,
   idleTtlMs: number,
 ): Promise<Caller | null> {
@@ -82,7 +84,7 @@ async function readCaller(
     if (touchDue(cached.lastUsedAt, nowMs)) await touch(db, cache, tokenHash, cached.sessionId, idleTtlMs);
     const session = { sessionId: cached.sessionId, user: cached.user };
     if (!memberOrg) return session;
-    let member = cache.member(memberOrg, cached.user.id);
+    let member = cachedMember;
     if (member === undefined) {
       const ticket = cache.ticket();
       member = await loadMember(db, memberOrg, cached.user.id);
