@@ -28,14 +28,13 @@ export const offBus: AuthzBus = {
 
 /**
  * The embedded database. PGlite runs the listeners of a commit's notifications before the
- * COMMIT returns (test/authz/bus.test.ts holds it to that), and one process holds the
+ * COMMIT returns (test/authz/invalidation.test.ts holds it to that), and one process holds the
  * database, so every cache sharing it is invalidated before the writer answers: no barrier.
  */
 export async function startPgliteBus(client: PGlite, cache: AuthzCache): Promise<AuthzBus> {
-  let live = false;
   const unlisten = await client.listen(AUTHZ_CHANNEL, (payload) => cache.invalidate(payload));
   cache.flush();
-  live = true;
+  let live = true;
   return {
     trusted: () => live,
     barrier: async () => {},
