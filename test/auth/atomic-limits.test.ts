@@ -5,7 +5,7 @@ import { MAX_REAUTH_FAILURES_PER_HOUR } from "../../src/server/modules/auth/reau
 import { MAX_FAILURES_PER_ACCOUNT_PER_HOUR } from "../../src/server/modules/auth/throttle.js";
 import { createTestApp, signUp, type TestApp } from "../helpers/app.js";
 import { onPostgres } from "../helpers/db.js";
-import { expectProblem, seedFailures, seedRateLimitHits } from "./support.js";
+import { expectProblem, seedFailures, seedRateLimitHits, signUpWithTwoFactor } from "./support.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -44,6 +44,28 @@ describe.skipIf(!onPostgres)("audit finding 4: sign-in and re-authentication lim
       .from(loginAttempts)
       .where(and(eq(loginAttempts.email, user.email), eq(loginAttempts.success, false)));
     expect(failures?.n).toBe(MAX_FAILURES_PER_ACCOUNT_PER_HOUR);
+  });
+
+  it("parallel wrong codes at the second sign-in step: no more are checked than the limit leaves", async () => {
+    const user = await signUpWithTwoFactor(t);
+    const room = 5;
+    const challenges: string[] = [];
+    for (let i = 0; i < 2 * room; i++) {
+      const res = await t.client().post("/api/v1/auth/login", { email: user.email, password: user.password });
+      challenges.push(res.json().challengeToken as string);
+    }
+    await seedFailures(
+      t,
+      { email: user.email, ip: "198.51.100.41", userId: user.id },
+      MAX_FAILURES_PER_ACCOUNT_PER_HOUR - room,
+    );
+    // One wrong code on each of ten challenges at once: the account has room for five.
+    const answers = await Promise.all(
+      challenges.map((challengeToken) =>
+        t.client().post("/api/v1/auth/login/2fa", { challengeToken, recoveryCode: "zzzz-zzzz-zzzz-zzzz" }),
+      ),
+    );
+    expect(tally(answers.map((r) => r.statusCode))).toEqual({ 401: room, 429: room });
   });
 
   it("parallel wrong current passwords on /me/password: at most 10 an hour are checked", async () => {
