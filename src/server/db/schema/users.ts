@@ -103,7 +103,8 @@ export const authTokens = pgTable(
 
 /**
  * Every sign-in attempt, successful or not. Also the source of sign-in throttling
- * (failures per email and per IP in the last hour), so throttling holds across instances.
+ * (failures per known device, per email, email+IP and IP in the last hour; see throttle.ts),
+ * so throttling holds across instances.
  */
 export const loginAttempts = pgTable(
   "login_attempts",
