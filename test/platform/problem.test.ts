@@ -70,7 +70,7 @@ describe("audit finding 14: an unmapped foreign key violation", () => {
 });
 
 describe("audit finding 10: the database unavailable answers 503 with Retry-After", () => {
-  it.each([
+  it.each<Record<string, string>>([
     { code: "ECONNREFUSED" },
     { code: "ECONNRESET" },
     { code: "ETIMEDOUT" },
@@ -89,7 +89,7 @@ describe("audit finding 10: the database unavailable answers 503 with Retry-Afte
     expect(res.json()).toMatchObject({ status: 503, code: "database_unavailable" });
   });
 
-  it.each([{ code: "42P01" }, { message: "something else" }])("%o stays 500", async (query) => {
+  it.each<Record<string, string>>([{ code: "42P01" }, { message: "something else" }])("%o stays 500", async (query) => {
     expect((await app.inject({ method: "GET", url: "/fails", query })).statusCode).toBe(500);
   });
 });
