@@ -55,6 +55,11 @@ const envSchema = z.object({
   AUTHZ_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   DATABASE_LISTEN_URL: url(["postgres:", "postgresql:"]).optional(),
   DEV_TOOLS: z.enum(["local", "public"]).default("local"),
+
+  DATABASE_CONNECT_TIMEOUT: duration.default(5_000),
+  DATABASE_STATEMENT_TIMEOUT: duration.default(15_000),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: duration.default(60_000),
+  READYZ_TIMEOUT: duration.default(2_000),
 });
 
 export interface Config {
@@ -82,6 +87,15 @@ export interface Config {
   authzCacheSize: number;
   /** A direct connection for LISTEN when DATABASE_URL goes through a transaction-pooling proxy. */
   databaseListenUrl: string | undefined;
+  /**
+   * PostgreSQL only: how long to wait for a connection, for one statement (0 = no limit), and
+   * for a transaction that sits idle, before giving up (the request answers 503).
+   */
+  databaseConnectTimeoutMs: number;
+  databaseStatementTimeoutMs: number;
+  databaseIdleInTransactionTimeoutMs: number;
+  /** /readyz answers 503 when the database has not answered within this. */
+  readyzTimeoutMs: number;
   /** Development mailbox on (no SMTP server configured; never in production). */
   devMailbox: boolean;
   /** DEV_TOOLS=public: development tools answer other machines too (never in production). */
@@ -130,6 +144,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     authzCache: e.AUTHZ_CACHE,
     authzCacheSize: e.AUTHZ_CACHE_SIZE,
     databaseListenUrl: e.DATABASE_LISTEN_URL,
+    databaseConnectTimeoutMs: e.DATABASE_CONNECT_TIMEOUT,
+    databaseStatementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT,
+    databaseIdleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT,
+    readyzTimeoutMs: e.READYZ_TIMEOUT,
     devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
     devToolsPublic: e.DEV_TOOLS === "public",
   };

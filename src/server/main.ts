@@ -23,7 +23,14 @@ async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
 
 const database = await step(
   config.databaseUrl ? "connecting to DATABASE_URL" : `opening the embedded database in DATA_DIR=${config.dataDir}`,
-  () => openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }),
+  () =>
+    openDatabase({
+      url: config.databaseUrl,
+      dataDir: config.dataDir,
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      statementTimeoutMs: config.databaseStatementTimeoutMs,
+      idleInTransactionTimeoutMs: config.databaseIdleInTransactionTimeoutMs,
+    }),
 );
 await step("applying database migrations", () => database.migrate());
 const app = await buildApp({ config, database, logger: log, serveWeb: true });

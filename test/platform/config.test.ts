@@ -20,6 +20,10 @@ describe("configuration", () => {
       authzCache: true,
       authzCacheSize: 10_000,
       databaseListenUrl: undefined,
+      databaseConnectTimeoutMs: 5_000,
+      databaseStatementTimeoutMs: 15_000,
+      databaseIdleInTransactionTimeoutMs: 60_000,
+      readyzTimeoutMs: 2_000,
     });
     expect(c.sessionIdleTtlMs).toBe(30 * 86_400_000);
   });
@@ -37,6 +41,10 @@ describe("configuration", () => {
       AUTHZ_CACHE: "off",
       AUTHZ_CACHE_SIZE: "50000",
       DATABASE_LISTEN_URL: "postgres://u:p@db-direct:5432/chorus",
+      DATABASE_CONNECT_TIMEOUT: "3s",
+      DATABASE_STATEMENT_TIMEOUT: "0",
+      DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: "2m",
+      READYZ_TIMEOUT: "500ms",
     });
     expect(c).toMatchObject({
       port: 8080,
@@ -51,6 +59,10 @@ describe("configuration", () => {
       authzCache: false,
       authzCacheSize: 50_000,
       databaseListenUrl: "postgres://u:p@db-direct:5432/chorus",
+      databaseConnectTimeoutMs: 3_000,
+      databaseStatementTimeoutMs: 0,
+      databaseIdleInTransactionTimeoutMs: 120_000,
+      readyzTimeoutMs: 500,
     });
   });
 
@@ -65,6 +77,7 @@ describe("configuration", () => {
     [{ AUTHZ_CACHE: "sometimes" }, "AUTHZ_CACHE"],
     [{ AUTHZ_CACHE_SIZE: "10" }, "AUTHZ_CACHE_SIZE"],
     [{ DATABASE_LISTEN_URL: "redis://x" }, "DATABASE_LISTEN_URL"],
+    [{ DATABASE_STATEMENT_TIMEOUT: "forever" }, "DATABASE_STATEMENT_TIMEOUT"],
     [{ NODE_ENV: "production", APP_URL: "https://x.example" }, "SMTP_URL"],
     [{ NODE_ENV: "production", SMTP_URL: "smtp://mail:587" }, "APP_URL"],
   ])("refuses %o naming %s", (env, name) => {

@@ -17,6 +17,17 @@ beforeAll(async () => {
     await database.db.execute(sql`select ${request.body.text}::text as stored`);
     return { ok: true };
   });
+  // A foreign key violation no service mapped: a role that does not exist.
+  app.post("/dangling", async () => {
+    await database.db.execute(sql`insert into member_roles (org_id, member_id, role_id)
+      values ('00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002', 'ghost')`);
+    return { ok: true };
+  });
+  // An error as Drizzle wraps the driver's: { cause: { code | message } }.
+  app.get<{ Querystring: { code?: string; message?: string } }>("/fails", async (request) => {
+    const driver = Object.assign(new Error(request.query.message ?? "driver error"), { code: request.query.code });
+    throw new Error("Failed query: select 1", { cause: driver });
+  });
   app.get("/broken", async () => {
     await database.db.execute(sql`select * from no_such_table`);
     return { ok: true };
@@ -46,5 +57,39 @@ describe("problem handler", () => {
     expect(res.statusCode).toBe(500);
     expect(res.json()).toMatchObject({ code: "internal_error", detail: "Something went wrong on our side." });
     expect(res.body).not.toContain("no_such_table");
+  });
+});
+
+describe("audit finding 14: an unmapped foreign key violation", () => {
+  it("answers 409 conflict, not 500", async () => {
+    const res = await app.inject({ method: "POST", url: "/dangling" });
+    expect(res.statusCode).toBe(409);
+    expect(res.json()).toMatchObject({ status: 409, code: "conflict" });
+    expect(res.body).not.toContain("member_roles");
+  });
+});
+
+describe("audit finding 10: the database unavailable answers 503 with Retry-After", () => {
+  it.each<Record<string, string>>([
+    { code: "ECONNREFUSED" },
+    { code: "ECONNRESET" },
+    { code: "ETIMEDOUT" },
+    { code: "57P01" },
+    { code: "57P03" },
+    { code: "08006" },
+    { code: "53300" },
+    { code: "57014" },
+    { message: "timeout exceeded when trying to connect" },
+    { message: "Connection terminated unexpectedly" },
+    { message: "Query read timeout" },
+  ])("%o → 503 database_unavailable", async (query) => {
+    const res = await app.inject({ method: "GET", url: "/fails", query });
+    expect(res.statusCode).toBe(503);
+    expect(res.headers["retry-after"]).toBe("5");
+    expect(res.json()).toMatchObject({ status: 503, code: "database_unavailable" });
+  });
+
+  it.each<Record<string, string>>([{ code: "42P01" }, { message: "something else" }])("%o stays 500", async (query) => {
+    expect((await app.inject({ method: "GET", url: "/fails", query })).statusCode).toBe(500);
   });
 });

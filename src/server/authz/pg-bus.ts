@@ -16,6 +16,8 @@ export interface PgBusTiming {
   marginMs: number;
   /** Wait before reconnecting a lost notification connection. */
   reconnectMs: number;
+  /** Give up a connection attempt after this long (a hung server), then retry (default: 5 s). */
+  connectTimeoutMs?: number;
 }
 
 export const DEFAULT_PG_BUS_TIMING: PgBusTiming = { leaseMs: 5000, renewMs: 1000, marginMs: 1000, reconnectMs: 1000 };
@@ -140,7 +142,15 @@ export class PgAuthzBus implements AuthzBus {
   }
 
   async #connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, application_name: `chorus-authz:${this.id}` });
+    const client = new pg.Client({
+      connectionString: this.url,
+      application_name: `chorus-authz:${this.id}`,
+      // A hung server must fail the attempt (and the next one be tried), not hold it forever;
+      // a renewal unanswered for a whole lease means the connection is lost.
+      connectionTimeoutMillis: this.timing.connectTimeoutMs ?? 5_000,
+      query_timeout: this.timing.leaseMs,
+      keepAlive: true,
+    });
     client.on("notification", (msg) => this.#onMessage(client, msg.payload ?? ""));
     client.on("error", (err) => this.#lost(client, err));
     client.on("end", () => this.#lost(client));

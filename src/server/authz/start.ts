@@ -23,7 +23,7 @@ export function authzState(authz: Authz): "on" | "degraded" | "off" {
 /** The guard's cache with the invalidation stream of the database in use (off: no cache). */
 export async function startAuthz(
   database: Database,
-  config: Pick<Config, "authzCache" | "authzCacheSize" | "databaseListenUrl">,
+  config: Pick<Config, "authzCache" | "authzCacheSize" | "databaseListenUrl" | "databaseConnectTimeoutMs">,
   log: Logger,
   timing: PgBusTiming = DEFAULT_PG_BUS_TIMING,
 ): Promise<Authz> {
@@ -33,7 +33,10 @@ export async function startAuthz(
   if (database.pglite) {
     bus = await startPgliteBus(database.pglite, cache);
   } else if (database.url) {
-    const pgBus = new PgAuthzBus(config.databaseListenUrl ?? database.url, database.db, cache, log, timing);
+    const pgBus = new PgAuthzBus(config.databaseListenUrl ?? database.url, database.db, cache, log, {
+      connectTimeoutMs: config.databaseConnectTimeoutMs,
+      ...timing,
+    });
     await pgBus.start();
     bus = pgBus;
   }

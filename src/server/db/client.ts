@@ -41,12 +41,28 @@ export interface OpenOptions {
   /** PGlite directory; absent = in memory (tests). */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** PostgreSQL: wait this long for a connection (0 = no limit). */
+  connectTimeoutMs?: number;
+  /** PostgreSQL: the server cancels a statement running longer (0 = no limit). */
+  statementTimeoutMs?: number;
+  /** PostgreSQL: the server ends a session whose transaction sits idle this long (0 = no limit). */
+  idleInTransactionTimeoutMs?: number;
 }
 
+/** The defaults of DATABASE_CONNECT_TIMEOUT, DATABASE_STATEMENT_TIMEOUT and DATABASE_IDLE_IN_TRANSACTION_TIMEOUT. */
+export const DEFAULT_DB_TIMEOUTS = {
+  connectTimeoutMs: 5_000,
+  statementTimeoutMs: 15_000,
+  idleInTransactionTimeoutMs: 60_000,
+};
+
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
-  if (opts.url) return openPostgres(opts.url, opts.poolSize ?? 10);
+  if (opts.url) return openPostgres(opts.url, { ...DEFAULT_DB_TIMEOUTS, poolSize: 10, ...definedOnly(opts) });
   return openPglite(opts.dataDir);
 }
+
+const definedOnly = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   // Loaded on demand: PGlite's WebAssembly module costs ~45 MB of resident memory, which a
@@ -73,8 +89,53 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   };
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
-  const pool = new pg.Pool({ connectionString: url, max });
+/** How much longer than the server's statement_timeout the client waits for an answer. */
+const READ_TIMEOUT_MARGIN_MS = 5_000;
+
+/**
+ * A pooled connection that survives the server going away: a socket error while the connection
+ * is checked out (a transaction in flight) is reported to the query, not thrown as an unhandled
+ * 'error' event; and a query the server never answered (read timeout: server hung) ends the
+ * connection, which could not serve another query in order anyway. The pool drops it on release.
+ */
+class ResilientClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    this.on("error", () => {});
+  }
+
+  // biome-ignore lint/suspicious/noExplicitAny: forwards every overload of pg.Client#query
+  override query(...args: any[]): any {
+    const result = (super.query as (...a: unknown[]) => unknown)(...args);
+    if (result instanceof Promise) {
+      result.catch((err: Error) => {
+        if (err?.message === "Query read timeout") this.#abandon();
+      });
+    }
+    return result;
+  }
+
+  #abandon(): void {
+    (this as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
+  }
+}
+
+async function openPostgres(url: string, opts: Required<Omit<OpenOptions, "url" | "dataDir">>): Promise<Database> {
+  const connection = {
+    connectionString: url,
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    keepAlive: true,
+  };
+  const pool = new pg.Pool({
+    ...connection,
+    max: opts.poolSize,
+    Client: ResilientClient,
+    // Sent at connection start-up: the server enforces them on every statement and transaction.
+    statement_timeout: opts.statementTimeoutMs,
+    idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs,
+    // The client's own limit, for a server that hangs and cannot even cancel.
+    ...(opts.statementTimeoutMs > 0 ? { query_timeout: opts.statementTimeoutMs + READ_TIMEOUT_MARGIN_MS } : {}),
+  });
   // An idle client that errors (server restart) must not crash the process.
   pool.on("error", () => {});
   const db = drizzlePg(pool, { schema }) as unknown as Db;
@@ -86,14 +147,17 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     url,
     location: safe.toString(),
     migrate: async () => {
-      // Several instances may start at once: the advisory lock lets one migrate at a time.
-      const client = await pool.connect();
+      // Its own connection, without statement limits: a migration may rightly run long, and
+      // waits for the advisory lock while another instance migrates.
+      const client = new pg.Client(connection);
+      client.on("error", () => {});
+      await client.connect();
       try {
+        // Several instances may start at once: the advisory lock lets one migrate at a time.
         await client.query("select pg_advisory_lock($1)", [MIGRATION_LOCK_KEY]);
         await migratePg(drizzlePg(client, { schema }), { migrationsFolder: MIGRATIONS_DIR });
       } finally {
-        await client.query("select pg_advisory_unlock($1)", [MIGRATION_LOCK_KEY]).catch(() => {});
-        client.release();
+        await client.end().catch(() => {});
       }
     },
     ping: async () => {

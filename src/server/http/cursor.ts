@@ -55,13 +55,15 @@ export function isIsoMicros(s: string): boolean {
   return onCalendar(y, mo, d, h, mi, sec);
 }
 
-/**
- * Keyset position (at, id) of the time-ordered lists (activity, login activity, sessions).
- * `at` is ISO 8601 UTC with microseconds, as PostgreSQL stores them (a JavaScript Date would
- * drop them and skip or repeat records across pages).
- */
-export const timeKeyset = z.object({
-  at: z.string().refine(isIsoMicros),
-  id: z.union([z.number().int().nonnegative(), z.uuid()]),
-});
-export type TimeKeyset = z.output<typeof timeKeyset>;
+const keysetAt = z.string().refine(isIsoMicros);
+
+// Keyset positions (at, id) of the time-ordered lists, one per id type: each list refuses the
+// other's ids, which its SQL cast (`::bigint`, `::uuid`) would fail on with a 500.
+// `at` is ISO 8601 UTC with microseconds, as PostgreSQL stores them (a JavaScript Date would
+// drop them and skip or repeat records across pages).
+
+/** Activity: a bigint id (a safe integer: larger ones are not ids this API ever handed out). */
+export const bigintKeyset = z.object({ at: keysetAt, id: z.number().int().nonnegative() });
+export type BigintKeyset = z.output<typeof bigintKeyset>;
+/** Login activity and sessions: a UUID id. */
+export const uuidKeyset = z.object({ at: keysetAt, id: z.uuid() });

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { pgCode } from "../db/pg-errors.js";
+import { isDatabaseUnavailable, pgCode } from "../db/pg-errors.js";
 
 /** A field problem inside a 400 answer: `path` is dotted (`roleIds.2`), `in` says where the field was. */
 export interface FieldError {
@@ -41,6 +41,14 @@ export const tooManyRequests = (retryAfterSeconds: number, detail = "Too many at
   new AppError(429, "rate_limited", detail, {
     headers: { "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))) },
     retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)),
+  });
+
+/** Seconds a client is told to wait before retrying while the database is unavailable. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+export const databaseUnavailable = (detail = "The database is unavailable right now. Try again shortly.") =>
+  new AppError(503, "database_unavailable", detail, {
+    headers: { "retry-after": String(DATABASE_RETRY_AFTER_SECONDS) },
   });
 
 const TITLES: Record<number, string> = {
@@ -133,6 +141,20 @@ export function installProblemHandlers(app: FastifyInstance): void {
       request.log.warn({ err: error }, "text the database cannot store");
       return sendProblem(reply, badRequest("invalid_text", "The request contains characters that cannot be stored."));
     }
+    // The database down, restarting, overloaded or hung: the request may succeed later.
+    if (isDatabaseUnavailable(error)) {
+      request.log.warn({ err: error }, "database unavailable");
+      return sendProblem(reply, databaseUnavailable());
+    }
+    // Safety net for a foreign key violation no service mapped (a row referred to was deleted
+    // concurrently, or is still referred to): a conflict with another change, not a server failure.
+    if (pgCode(error) === FOREIGN_KEY_VIOLATION) {
+      request.log.warn({ err: error }, "unmapped foreign key violation");
+      return sendProblem(
+        reply,
+        new AppError(409, "conflict", "The request conflicts with another change. Reload and try again."),
+      );
+    }
     request.log.error({ err: error }, "unhandled error");
     return sendProblem(reply, new AppError(500, "internal_error", "Something went wrong on our side."));
   });
@@ -144,6 +166,8 @@ export function installProblemHandlers(app: FastifyInstance): void {
     ),
   );
 }
+
+const FOREIGN_KEY_VIOLATION = "23503";
 
 /** character_not_in_repertoire (NUL in text), untranslatable_character. */
 const UNSTORABLE_TEXT = new Set(["22021", "22P05"]);

@@ -2,7 +2,7 @@ import { and, eq, gte, lt, type SQL, sql } from "drizzle-orm";
 import type { z } from "zod";
 import type { DbOrTx } from "../../db/client.js";
 import { loginAttempts, memberships, users } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor, timeKeyset } from "../../http/cursor.js";
+import { decodeCursor, encodeCursor, uuidKeyset } from "../../http/cursor.js";
 import { isoMicros } from "./query.js";
 import type { loginActivityItem, loginActivityQuery } from "./schemas.js";
 
@@ -20,8 +20,7 @@ export async function listLoginActivity(
   orgId: string,
   q: Query,
 ): Promise<{ items: Item[]; nextCursor: string | null }> {
-  const after = decodeCursor(q.cursor, timeKeyset);
-  if (after && typeof after.id !== "string") return { items: [], nextCursor: null };
+  const after = decodeCursor(q.cursor, uuidKeyset);
   const conditions: (SQL | undefined)[] = [eq(memberships.orgId, orgId), gte(loginAttempts.at, memberships.joinedAt)];
   if (q.memberId) conditions.push(eq(memberships.id, q.memberId));
   if (q.success) conditions.push(eq(loginAttempts.success, q.success === "true"));

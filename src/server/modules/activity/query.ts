@@ -1,10 +1,10 @@
 import { and, eq, gte, like, lt, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { activity } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor, type TimeKeyset, timeKeyset } from "../../http/cursor.js";
+import { type BigintKeyset, bigintKeyset, decodeCursor, encodeCursor } from "../../http/cursor.js";
 import type { ActivityFilters, ActivityItem } from "./schemas.js";
 
-/** A timestamptz column as ISO 8601 UTC text with microseconds (the form of `TimeKeyset.at`). */
+/** A timestamptz column as ISO 8601 UTC text with microseconds (the form of a keyset's `at`). */
 export const isoMicros = (col: SQLWrapper) =>
   sql<string>`to_char(${col} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
@@ -12,7 +12,7 @@ export const isoMicros = (col: SQLWrapper) =>
 export const likePrefix = (prefix: string) => `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 /** The WHERE of an activity query: always the organization first, then the filters. */
-export function activityWhere(orgId: string, f: ActivityFilters, after: TimeKeyset | null): SQL {
+export function activityWhere(orgId: string, f: ActivityFilters, after: BigintKeyset | null): SQL {
   const conditions: (SQL | undefined)[] = [eq(activity.orgId, orgId)];
   if (f.actorId) conditions.push(eq(activity.actorId, f.actorId));
   if (f.action) {
@@ -90,7 +90,7 @@ export function activityPageQuery(
   db: DbOrTx,
   orgId: string,
   f: ActivityFilters,
-  after: TimeKeyset | null,
+  after: BigintKeyset | null,
   limit: number,
 ) {
   return db
@@ -101,7 +101,7 @@ export function activityPageQuery(
     .limit(limit);
 }
 
-async function fetchRows(db: DbOrTx, orgId: string, f: ActivityFilters, after: TimeKeyset | null, limit: number) {
+async function fetchRows(db: DbOrTx, orgId: string, f: ActivityFilters, after: BigintKeyset | null, limit: number) {
   return (await activityPageQuery(db, orgId, f, after, limit)) as Row[];
 }
 
@@ -110,7 +110,7 @@ export async function listActivity(
   orgId: string,
   f: ActivityFilters & { limit: number; cursor?: string | undefined },
 ): Promise<{ items: ActivityItem[]; nextCursor: string | null }> {
-  const after = decodeCursor(f.cursor, timeKeyset);
+  const after = decodeCursor(f.cursor, bigintKeyset);
   const rows = await fetchRows(db, orgId, f, after, f.limit + 1);
   const page = rows.slice(0, f.limit);
   const last = page.at(-1);
@@ -159,7 +159,7 @@ export async function* activityBatches(
 ): AsyncGenerator<ExportRow[]> {
   // Plain SQL through `execute`: the rows come back as the driver makes them (all text here),
   // without the query builder's per-row mapping, which costs more than the query itself.
-  const fetch = (after: TimeKeyset | null) => {
+  const fetch = (after: BigintKeyset | null) => {
     const p = db
       .execute(sql`select ${exportSelect} from ${activity}
         where ${activityWhere(orgId, f, after)} order by ${newestFirst} limit ${batchSize}`)

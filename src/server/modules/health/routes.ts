@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { authzState } from "../../authz/start.js";
 import { access } from "../../http/access.js";
-import { AppError } from "../../http/problem.js";
+import { AppError, databaseUnavailable } from "../../http/problem.js";
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -38,11 +38,23 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         },
       },
     },
-    async () => {
+    async (request) => {
+      const ms = app.ctx.config.readyzTimeoutMs;
+      // Its own short timeout: a load balancer's probe must hear "not ready" before it gives up,
+      // whatever the connect and statement timeouts of ordinary requests are.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(databaseUnavailable(`The database did not answer within ${ms} ms.`)), ms);
+      });
       try {
-        await app.ctx.database.ping();
-      } catch {
-        throw new AppError(503, "database_unavailable", "The database does not answer.");
+        // race() also handles a ping that fails after the timeout answered.
+        await Promise.race([app.ctx.database.ping(), timeout]);
+      } catch (err) {
+        if (err instanceof AppError) throw err;
+        request.log.warn({ err }, "readiness: the database does not answer");
+        throw databaseUnavailable("The database does not answer.");
+      } finally {
+        clearTimeout(timer);
       }
       return {
         status: "ready" as const,

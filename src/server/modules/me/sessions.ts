@@ -3,9 +3,8 @@ import type { z } from "zod";
 import type { paginationQuery } from "../../../shared/schemas/common.js";
 import type { DbOrTx } from "../../db/client.js";
 import { sessions } from "../../db/schema/index.js";
-import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { decodeCursor, encodeCursor, uuidKeyset } from "../../http/cursor.js";
 import { isoMicros } from "../activity/query.js";
-import { uuidKeyset } from "./keyset.js";
 import type { sessionsPage } from "./schemas.js";
 
 /** The user's live sessions, newest first, marking the one making the request. */

@@ -3,8 +3,9 @@ import { effectivePermissions } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
+import { pgCode, pgConstraint } from "../../db/pg-errors.js";
 import { memberRoles, memberships } from "../../db/schema/index.js";
-import { notFound } from "../../http/problem.js";
+import { AppError, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { recordActivity } from "../activity/record.js";
 import { findRoles, roleIdsOfMember } from "../roles/repo.js";
@@ -43,6 +44,9 @@ async function assertOutranks(tx: DbOrTx, actor: OrgMember, orgId: string, targe
   );
 }
 
+/** member_roles → roles: the role assigned is gone when the row is written. */
+const MEMBER_ROLE_FK = "member_roles_org_id_role_id_roles_org_id_id_fk";
+
 export async function updateMember(
   ctx: AppContext,
   actor: OrgMember,
@@ -50,6 +54,29 @@ export async function updateMember(
   memberId: string,
   input: UpdateMemberInput,
 ): Promise<MemberDto> {
+  try {
+    await applyMemberUpdate(ctx, actor, by, memberId, input);
+  } catch (err) {
+    // A role was deleted between our reading it and writing the assignment (deletion locks the
+    // role, so the write waited, then failed on the foreign key): answer as a moment later,
+    // 400 unknown_role naming it. The check throws that now that the role is gone.
+    if (!(err instanceof AppError) && pgCode(err) === "23503" && pgConstraint(err) === MEMBER_ROLE_FK) {
+      await resolveGrantableRoles(ctx.db, actor, input.roleIds ?? []);
+    }
+    throw err;
+  }
+  const member = await getMember(ctx.db, actor.orgId, memberId);
+  if (!member) throw memberNotFound();
+  return member;
+}
+
+async function applyMemberUpdate(
+  ctx: AppContext,
+  actor: OrgMember,
+  by: Actor,
+  memberId: string,
+  input: UpdateMemberInput,
+): Promise<void> {
   await ctx.db.transaction(async (tx) => {
     const target = await lockTarget(tx, actor.orgId, memberId);
     assertNotOwner(target);
@@ -95,9 +122,6 @@ export async function updateMember(
       changes,
     });
   });
-  const member = await getMember(ctx.db, actor.orgId, memberId);
-  if (!member) throw memberNotFound();
-  return member;
 }
 
 export async function removeMember(ctx: AppContext, actor: OrgMember, by: Actor, memberId: string): Promise<void> {
