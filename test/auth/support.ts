@@ -2,7 +2,7 @@ import { desc, eq, sql } from "drizzle-orm";
 import { generate } from "otplib";
 import { expect } from "vitest";
 import { mailOutbox, users } from "../../src/server/db/schema/index.js";
-import { APP_URL, signUp, type TestApp, type TestClient } from "../helpers/app.js";
+import { APP_URL, STRONG_PASSWORD, signUp, type TestApp, type TestClient, uniqueEmail } from "../helpers/app.js";
 
 /** Messages queued for `email`, newest first (the development mailbox is the outbox table). */
 export async function mailsTo(t: TestApp, email: string) {
@@ -24,6 +24,18 @@ export async function latestToken(t: TestApp, email: string, page: "verify-email
   const [mail] = await mailsTo(t, email);
   expect(mail).toBeDefined();
   return tokenFromLink(mail!.textBody, page);
+}
+
+/**
+ * Signs up and signs in with the password, without following the verification link: the
+ * account stays unverified with its link in the mailbox (signUp follows the link).
+ */
+export async function signUpUnverified(c: TestClient, email = uniqueEmail()) {
+  const body = { email, password: STRONG_PASSWORD, firstName: "Ada", lastName: "Lovelace" };
+  expect((await c.post("/api/v1/auth/signup", body)).statusCode).toBe(202);
+  const login = await c.post("/api/v1/auth/login", { email, password: STRONG_PASSWORD });
+  expect(login.statusCode).toBe(200);
+  return { ...(login.json() as { id: string; email: string; emailVerified: boolean }), password: STRONG_PASSWORD };
 }
 
 export const totpCode = (secret: string) => generate({ secret });

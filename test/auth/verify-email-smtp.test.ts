@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { signUp } from "../helpers/app.js";
 import { withSmtpTestApp } from "../mail/smtp.js";
-import { expectProblem, tokenFromLink } from "./support.js";
+import { expectProblem, signUpUnverified, tokenFromLink } from "./support.js";
 
 const env = withSmtpTestApp();
 
 describe("verification email over real SMTP", () => {
   it("delivers the link, which verifies the email once", async () => {
     const c = env.t.client();
-    const user = await signUp(c);
+    const user = await signUpUnverified(c);
     await env.t.app.ctx.outbox.drain();
     const mail = await env.smtp.waitFor((m) => m.to !== undefined && JSON.stringify(m.to).includes(user.email));
     expect(mail.subject).toBe("Confirm your email for Chorus");

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { authTokens } from "../../src/server/db/schema/index.js";
 import { hashToken } from "../../src/server/lib/tokens.js";
 import { MAX_VERIFICATION_RESENDS_PER_HOUR } from "../../src/server/modules/auth/verify-email.js";
-import { createTestApp, signUp, type TestApp } from "../helpers/app.js";
-import { expectProblem, latestToken, mailsTo } from "./support.js";
+import { createTestApp, type TestApp } from "../helpers/app.js";
+import { expectProblem, latestToken, mailsTo, signUpUnverified } from "./support.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -17,20 +17,20 @@ afterAll(async () => {
 describe("POST /auth/verify-email", () => {
   it("verifies the email with the emailed token, once", async () => {
     const c = t.client();
-    const user = await signUp(c);
+    const user = await signUpUnverified(c);
     expect((await c.get("/api/v1/me")).json().emailVerified).toBe(false);
     const token = await latestToken(t, user.email, "verify-email");
 
     const res = await t.client().post("/api/v1/auth/verify-email", { token });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ email: user.email, emailVerified: true });
+    expect(res.json()).toMatchObject({ id: user.id, email: user.email, emailVerified: true });
     expect((await c.get("/api/v1/me")).json().emailVerified).toBe(true);
 
     expectProblem(await t.client().post("/api/v1/auth/verify-email", { token }), 400, "token_invalid");
   });
 
   it("refuses an expired token with 410", async () => {
-    const user = await signUp(t.client());
+    const user = await signUpUnverified(t.client());
     const token = await latestToken(t, user.email, "verify-email");
     await t.database.db
       .update(authTokens)
@@ -46,7 +46,7 @@ describe("POST /auth/verify-email", () => {
   });
 
   it("does not accept a password reset token", async () => {
-    const user = await signUp(t.client());
+    const user = await signUpUnverified(t.client());
     await t.client().post("/api/v1/auth/password/forgot", { email: user.email });
     const resetToken = await latestToken(t, user.email, "reset-password");
     expectProblem(await t.client().post("/api/v1/auth/verify-email", { token: resetToken }), 400, "token_invalid");
@@ -56,7 +56,7 @@ describe("POST /auth/verify-email", () => {
 describe("POST /auth/verify-email/resend", () => {
   it("sends a new link and kills the old one", async () => {
     const c = t.client();
-    const user = await signUp(c);
+    const user = await signUpUnverified(c);
     const first = await latestToken(t, user.email, "verify-email");
     const res = await c.post("/api/v1/auth/verify-email/resend");
     expect(res.statusCode).toBe(202);
@@ -70,7 +70,7 @@ describe("POST /auth/verify-email/resend", () => {
 
   it("answers 409 when the email is already verified", async () => {
     const c = t.client();
-    const user = await signUp(c);
+    const user = await signUpUnverified(c);
     await t.client().post("/api/v1/auth/verify-email", { token: await latestToken(t, user.email, "verify-email") });
     expectProblem(await c.post("/api/v1/auth/verify-email/resend"), 409, "email_already_verified");
   });
@@ -81,7 +81,7 @@ describe("POST /auth/verify-email/resend", () => {
 
   it("is throttled per account with Retry-After", async () => {
     const c = t.client();
-    const user = await signUp(c);
+    const user = await signUpUnverified(c);
     for (let i = 0; i < MAX_VERIFICATION_RESENDS_PER_HOUR; i++) {
       expect((await c.post("/api/v1/auth/verify-email/resend")).statusCode).toBe(202);
     }

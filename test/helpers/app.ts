@@ -1,3 +1,4 @@
+import { and, desc, eq } from "drizzle-orm";
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
 import pino, { type Logger } from "pino";
 import { buildApp } from "../../src/server/app.js";
@@ -5,6 +6,7 @@ import type { PgBusTiming } from "../../src/server/authz/pg-bus.js";
 import { startAuthz } from "../../src/server/authz/start.js";
 import { type Config, loadConfig } from "../../src/server/config.js";
 import type { Database } from "../../src/server/db/client.js";
+import { mailOutbox } from "../../src/server/db/schema/index.js";
 import type { Outbox } from "../../src/server/modules/mail/outbox.js";
 import { createTestDatabase } from "./db.js";
 
@@ -127,7 +129,11 @@ export function uniqueEmail(prefix = "user"): string {
 
 export const STRONG_PASSWORD = "correct horse battery staple";
 
-/** Signs up a new user on `client` and returns the user body. */
+/**
+ * Signs up a new user on `client` and returns the user body, signed in with the email verified:
+ * sign-up answers 202 and sends the verification link (audit finding 17), so this reads the link
+ * from the development mailbox (the outbox table) and follows it, which signs in.
+ */
 export async function signUp(
   client: TestClient,
   over: Partial<{ email: string; password: string; firstName: string; lastName: string }> = {},
@@ -138,13 +144,43 @@ export async function signUp(
     firstName: over.firstName ?? "Ada",
     lastName: over.lastName ?? "Lovelace",
   };
-  const res = await client.post("/api/v1/auth/signup", body);
-  if (res.statusCode !== 201) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
-  return { ...res.json(), password: body.password } as {
+  // Each fixture sign-up comes from its own address, so the per-IP sign-up limit (tested on its
+  // own) never throttles a file that signs many users up. Sign-up sets no cookie to keep.
+  const res = await client.app.inject({
+    method: "POST",
+    url: "/api/v1/auth/signup",
+    remoteAddress: nextSignupAddress(),
+    headers: { ...client.headers, origin: ORIGIN },
+    payload: body,
+  });
+  if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+  const token = await verificationToken(client.app, body.email.trim().toLowerCase());
+  const verified = await client.post("/api/v1/auth/verify-email", { token });
+  if (verified.statusCode !== 200) throw new Error(`verify-email failed: ${verified.statusCode} ${verified.body}`);
+  return { ...verified.json(), password: body.password } as {
     id: string;
     email: string;
     password: string;
     firstName: string;
     lastName: string;
   };
+}
+
+let signupAddresses = 0;
+const nextSignupAddress = () => {
+  const n = ++signupAddresses;
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`;
+};
+
+/** The token of the newest verification link emailed to `email`. */
+export async function verificationToken(app: FastifyInstance, email: string): Promise<string> {
+  const [mail] = await app.ctx.db
+    .select({ text: mailOutbox.textBody })
+    .from(mailOutbox)
+    .where(and(eq(mailOutbox.toEmail, email), eq(mailOutbox.template, "verifyEmail")))
+    .orderBy(desc(mailOutbox.createdAt), desc(mailOutbox.id))
+    .limit(1);
+  const match = /\/verify-email\?token=([A-Za-z0-9_-]+)/.exec(mail?.text ?? "");
+  if (!match) throw new Error(`no verification email to ${email}`);
+  return match[1]!;
 }

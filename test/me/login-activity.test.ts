@@ -29,7 +29,7 @@ describe("GET /me/login-activity", () => {
     expect(items.map((i: { success: boolean; method: string }) => [i.success, i.method])).toEqual([
       [true, "totp"],
       [false, "password"],
-      [true, "signup"],
+      [true, "email_link"],
     ]);
     expect(items[0]).toMatchObject({ twoFactorUsed: true, failureReason: null, ip: "127.0.0.1", userAgent: "vitest" });
     expect(items[1]).toMatchObject({

@@ -24,7 +24,8 @@ describe("GET /me", () => {
     expect(me).toMatchObject({
       id: user.id,
       email: user.email,
-      emailVerified: false,
+      // signUp follows the emailed link, which verifies the address and signs in.
+      emailVerified: true,
       twoFactorEnabled: false,
       recoveryCodesRemaining: null,
       language: "en",

@@ -69,7 +69,7 @@ describe("the real process (tsx src/server/main.ts)", () => {
     );
     first.child.kill("SIGTERM");
     const statuses = await Promise.all(answers.map(async (a) => (await a).status));
-    expect(statuses).toEqual(emails.map(() => 201));
+    expect(statuses).toEqual(emails.map(() => 202));
     const code = await first.exited;
     // On failure, say why: the last log lines and stderr of the server.
     expect(code, `${JSON.stringify(first.lines.slice(-8), null, 1)}\n${first.stderr}`).toBe(0);
@@ -155,7 +155,7 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
       firstName: "Com",
       lastName: "Piled",
     });
-    expect(signup.status).toBe(201);
+    expect(signup.status).toBe(202);
     const catalogue = await fetch(`http://127.0.0.1:${port}/api/openapi.json`);
     expect((await catalogue.json()).openapi).toBe("3.1.0");
 
@@ -195,7 +195,7 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
       (l) => l.msg === "incoming request" && (l.req as { url?: string })?.url === "/api/v1/auth/signup",
     );
     const stopped = p.stop();
-    expect(await Promise.all(answers)).toEqual([201, 201, 201]);
+    expect(await Promise.all(answers)).toEqual([202, 202, 202]);
     // A connection holding the server open would end in the forced exit (code 1) after 15 s.
     expect(await stopped).toBe(0);
     agent.destroy();

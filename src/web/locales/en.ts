@@ -59,6 +59,11 @@ export const en = {
     openMenu: "Open navigation",
   },
   auth: {
+    checkEmailTitle: "Check your email",
+    checkEmail:
+      "We sent a message to {{email}}. Open its link to finish creating your account (it works for 48 hours).",
+    checkEmailHint: "Nothing arrived? Look in your spam folder, or sign up again in a few minutes.",
+    verifiedSignIn: "Your email is verified. Sign in with your password and authentication code.",
     signInTitle: "Sign in to Chorus",
     signInSubtitle: "Welcome back. Enter your email and password.",
     signUpTitle: "Create your account",
@@ -156,6 +161,9 @@ export const en = {
   },
   notFound: { title: "Page not found", body: "There is nothing at this address.", home: "Go home" },
   team: {
+    emailNotVerified: "Verify your email address before inviting people: open the link we emailed you.",
+    resendVerification: "Send the link again",
+    verificationSent: "We sent a new verification link to your email.",
     title: "Team Management",
     subtitle: "Invite people, assign roles and remove access. Start with the most restrictive role.",
     invite: "Invite Member",

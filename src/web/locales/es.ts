@@ -61,6 +61,11 @@ export const es: Messages = {
     openMenu: "Abrir navegación",
   },
   auth: {
+    checkEmailTitle: "Revisa tu correo",
+    checkEmail:
+      "Enviamos un mensaje a {{email}}. Abre su enlace para terminar de crear tu cuenta (funciona durante 48 horas).",
+    checkEmailHint: "¿No llegó nada? Mira en la carpeta de spam o vuelve a registrarte en unos minutos.",
+    verifiedSignIn: "Tu correo está verificado. Inicia sesión con tu contraseña y tu código de autenticación.",
     signInTitle: "Inicia sesión en Chorus",
     signInSubtitle: "Hola de nuevo. Introduce tu correo y tu contraseña.",
     signUpTitle: "Crea tu cuenta",
@@ -158,6 +163,10 @@ export const es: Messages = {
   },
   notFound: { title: "Página no encontrada", body: "No hay nada en esta dirección.", home: "Ir al inicio" },
   team: {
+    emailNotVerified:
+      "Verifica tu correo electrónico antes de invitar a otras personas: abre el enlace que te enviamos.",
+    resendVerification: "Enviar el enlace de nuevo",
+    verificationSent: "Enviamos un nuevo enlace de verificación a tu correo.",
     title: "Gestión del equipo",
     subtitle: "Invita personas, asigna roles y retira accesos. Empieza por el rol más restrictivo.",
     invite: "Invitar miembro",

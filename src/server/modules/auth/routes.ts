@@ -16,8 +16,14 @@ import { DEVICE_COOKIE, setDeviceCookie } from "./devices.js";
 import { finishTwoFactorLogin } from "./login-2fa.js";
 import { requestPasswordReset, resetPassword } from "./password-reset.js";
 import { userSchema } from "./schemas.js";
-import { login, signup } from "./service.js";
+import { login } from "./service.js";
 import { revokeSession } from "./sessions.js";
+import {
+  MAX_SIGNUP_EMAILS_PER_ADDRESS_PER_HOUR,
+  MAX_SIGNUPS_PER_IP_PER_HOUR,
+  SIGNUP_ANSWER,
+  signup,
+} from "./signup.js";
 import { resendVerification, verifyEmail } from "./verify-email.js";
 
 const errors = {
@@ -38,15 +44,19 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: access.public() },
       schema: {
         tags: ["auth"],
-        summary: "Create an account, sign in, and send the verification email",
+        summary: "Create an account and send the verification email (does not sign in)",
+        description:
+          'Always 202 `{status: "verification_sent"}`, whether or not the email is registered: a new email ' +
+          "gets the verification link (following it signs in), a registered one an email saying someone tried " +
+          `to sign up. ${MAX_SIGNUPS_PER_IP_PER_HOUR} sign-ups an hour per IP (429 \`rate_limited\`); at most ` +
+          `${MAX_SIGNUP_EMAILS_PER_ADDRESS_PER_HOUR} emails an hour per address.`,
         body: signupBody,
-        response: { 201: userSchema, ...errors },
+        response: { 202: z.object({ status: z.literal("verification_sent") }), ...errors },
       },
     },
     async (request, reply) => {
-      const { user, session } = await signup(ctx, request.body, clientOf(request));
-      setSessionCookie(reply, ctx.config, session.token);
-      return reply.code(201).send(user);
+      await signup(ctx, request.body, clientOf(request));
+      return reply.code(202).send(SIGNUP_ANSWER);
     },
   );
 
@@ -107,14 +117,18 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: access.public() },
       schema: {
         tags: ["auth"],
-        summary: "Confirm the email address with the token of the emailed link",
+        summary: "Confirm the email address with the token of the emailed link, and sign in",
+        description:
+          "Answers the user and sets the session cookie. An account with 2FA is verified but not signed in " +
+          "(no cookie): it signs in with its code as usual.",
         body: verifyEmailBody,
-        response: { 200: z.object({ email: z.string(), emailVerified: z.literal(true) }), ...errors },
+        response: { 200: userSchema, ...errors },
       },
     },
-    async (request) => {
-      const { email } = await verifyEmail(ctx, request.body.token);
-      return { email, emailVerified: true as const };
+    async (request, reply) => {
+      const { user, session } = await verifyEmail(ctx, request.body.token, clientOf(request));
+      if (session) setSessionCookie(reply, ctx.config, session.token);
+      return user;
     },
   );
 

@@ -1,16 +1,15 @@
 import { eq } from "drizzle-orm";
 import type { z } from "zod";
-import type { loginBody, signupBody } from "../../../shared/schemas/auth.js";
+import type { loginBody } from "../../../shared/schemas/auth.js";
 import type { AppContext } from "../../context.js";
 import { authTokens, users } from "../../db/schema/index.js";
-import { badRequest, conflict, unauthorized } from "../../http/problem.js";
+import { badRequest, unauthorized } from "../../http/problem.js";
 import { hashToken, newToken } from "../../lib/tokens.js";
 import { knownDeviceOf, rememberDevice } from "./devices.js";
-import { dummyPasswordHash, hashPassword, isCommonPassword, verifyPassword } from "./passwords.js";
+import { dummyPasswordHash, isCommonPassword, verifyPassword } from "./passwords.js";
 import { toUserDto, type UserDto } from "./schemas.js";
 import { createSession, type NewSession } from "./sessions.js";
-import { dropLoginAttempt, markLoginSucceeded, recordLoginAttempt, reserveLoginAttempt } from "./throttle.js";
-import { sendVerificationEmail } from "./verify-email.js";
+import { dropLoginAttempt, markLoginSucceeded, reserveLoginAttempt } from "./throttle.js";
 
 export interface Client {
   ip: string | null;
@@ -25,40 +24,6 @@ export function assertPasswordAllowed(password: string, context: string[], field
       { path: field, message: "This password is too common.", in: "body" },
     ]);
   }
-}
-
-export async function signup(
-  ctx: AppContext,
-  body: z.output<typeof signupBody>,
-  client: Client,
-): Promise<{ user: UserDto; session: NewSession }> {
-  assertPasswordAllowed(body.password, [body.email.split("@")[0] ?? "", body.firstName, body.lastName]);
-  const passwordHash = await hashPassword(body.password);
-  return ctx.db.transaction(async (tx) => {
-    const inserted = await tx
-      .insert(users)
-      .values({
-        email: body.email,
-        passwordHash,
-        firstName: body.firstName,
-        lastName: body.lastName,
-        language: body.language ?? "en",
-      })
-      .onConflictDoNothing()
-      .returning();
-    const user = inserted[0];
-    if (!user) throw conflict("email_taken", "An account with this email already exists. Sign in instead.");
-    await sendVerificationEmail(ctx, tx, user);
-    const session = await createSession(tx, {
-      userId: user.id,
-      ip: client.ip,
-      userAgent: client.userAgent,
-      twoFactorVerified: false,
-      idleTtlMs: ctx.config.sessionIdleTtlMs,
-    });
-    await recordLoginAttempt(tx, { userId: user.id, email: user.email, client, success: true, method: "signup" });
-    return { user: toUserDto(user), session };
-  });
 }
 
 /**

@@ -6,7 +6,10 @@ import { conflict } from "../../http/problem.js";
 import { toLocale } from "../mail/templates.js";
 import { consumeToken, issueToken } from "./link-tokens.js";
 import { consumeLimit } from "./rate-limit.js";
-import { HOUR_MS } from "./throttle.js";
+import { toUserDto, type UserDto } from "./schemas.js";
+import type { Client } from "./service.js";
+import { createSession, type NewSession } from "./sessions.js";
+import { HOUR_MS, recordLoginAttempt } from "./throttle.js";
 
 export const VERIFY_EMAIL_TTL_MS = 48 * HOUR_MS;
 export const MAX_VERIFICATION_RESENDS_PER_HOUR = 5;
@@ -26,15 +29,33 @@ export async function sendVerificationEmail(
   });
 }
 
-export async function verifyEmail(ctx: AppContext, token: string): Promise<{ email: string }> {
+/**
+ * Confirms the address and signs in (audit finding 17: sign-up itself no longer signs in, so the
+ * emailed link is how a new account gets in with one click). The link proves the mailbox as a
+ * reset link does; an account with 2FA is verified but not signed in, so the link never skips the code.
+ */
+export async function verifyEmail(
+  ctx: AppContext,
+  token: string,
+  client: Client,
+): Promise<{ user: UserDto; session: NewSession | null }> {
   return ctx.db.transaction(async (tx) => {
     const row = await consumeToken(tx, token, "verify_email");
     const [user] = await tx
       .update(users)
       .set({ emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, now())`, updatedAt: sql`now()` })
       .where(eq(users.id, row.userId))
-      .returning({ email: users.email });
-    return { email: user!.email };
+      .returning();
+    if (user!.totpEnabledAt) return { user: toUserDto(user!), session: null };
+    const session = await createSession(tx, {
+      userId: user!.id,
+      ip: client.ip,
+      userAgent: client.userAgent,
+      twoFactorVerified: false,
+      idleTtlMs: ctx.config.sessionIdleTtlMs,
+    });
+    await recordLoginAttempt(tx, { userId: user!.id, email: user!.email, client, success: true, method: "email_link" });
+    return { user: toUserDto(user!), session };
   });
 }
 

@@ -40,7 +40,8 @@ export const invitationsRoutes: FastifyPluginAsyncZod = async (app) => {
           "Sends the invitation email with the accept link. 409 `already_member`, `invitation_pending` (resend it), " +
           "`member_limit_reached` (members + pending invitations against the seat limit); 403 " +
           "`permission_escalation` for roles beyond the caller's permissions; 400 `unknown_role`. In bulk, each " +
-          "row carries its own status and error; rows are independent.",
+          "row carries its own status and error; rows are independent. 403 `email_not_verified` until the inviter's " +
+          "email is verified; 429 `rate_limited` past 100 invitation emails an hour per inviter or 300 per organization.",
         params: orgParams,
         body: inviteRequestBody,
         response: { 200: bulkResultSchema, 201: invitationSchema, ...writeErrors },

@@ -16,6 +16,7 @@ import type { ResolvedRole } from "../roles/repo.js";
 import { listRoles } from "../roles/repo.js";
 import { resolveGrantableRoles } from "../roles/rules.js";
 import { parseInvitationCsv } from "./csv.js";
+import { assertInviterVerified, consumeInvitationLimits } from "./limits.js";
 import { getInvitation, type InvitationRow, invitationDto, retireExpiredPending } from "./repo.js";
 import { assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
 import type { BulkResult, InvitationDto } from "./schemas.js";
@@ -75,6 +76,7 @@ export async function inviteOne(
   return ctx.db.transaction(async (tx) => {
     const org = await getOrg(tx, actor.orgId, true);
     if (!org) throw notFound("organization", "org_not_found");
+    await assertInviterVerified(tx, actor.userId);
     const roles = sortRoles(await resolveGrantableRoles(tx, actor, input.roleIds));
     const [member] = await tx
       .select({ id: memberships.id })
@@ -100,6 +102,7 @@ export async function inviteOne(
       });
     }
     await assertSeatAvailable(tx, org);
+    await consumeInvitationLimits(tx, actor.orgId, actor.userId);
 
     const token = newToken(32);
     const [row] = await tx
@@ -183,6 +186,7 @@ export async function inviteBulk(
   by: Actor,
   body: { invitations: unknown[] },
 ): Promise<BulkResult> {
+  await assertInviterVerified(ctx.db, actor.userId);
   return inviteRows(
     ctx,
     actor,
@@ -193,6 +197,7 @@ export async function inviteBulk(
 
 /** CSV roles may be ids or names (case-insensitive); unknown ones stay as typed and fail as `unknown_role`. */
 export async function inviteCsv(ctx: AppContext, actor: OrgMember, by: Actor, csv: string): Promise<BulkResult> {
+  await assertInviterVerified(ctx.db, actor.userId);
   const rows = parseInvitationCsv(csv, MAX_BULK_INVITATIONS);
   const roles = await listRoles(ctx.db, actor.orgId);
   const byKey = new Map<string, string>();
@@ -225,6 +230,7 @@ export async function resendInvitation(ctx: AppContext, actor: OrgMember, by: Ac
     // Organization first, then the invitation: the same lock order as inviteOne.
     const org = await getOrg(tx, actor.orgId, true);
     if (!org) throw notFound("organization", "org_not_found");
+    await assertInviterVerified(tx, actor.userId);
     const inv = await getInvitation(tx, actor.orgId, id, true);
     if (!inv) throw invitationNotFound();
     assertPendingForAdmin(inv.status);
@@ -233,6 +239,7 @@ export async function resendInvitation(ctx: AppContext, actor: OrgMember, by: Ac
     // An expired invitation took no seat; renewing it takes one again.
     if (stateOf(inv) === "expired") await assertSeatAvailable(tx, org);
     await consumeLimit(tx, { key: `invitation_resend:${inv.id}`, max: RESENDS_PER_HOUR, windowMs: HOUR_MS });
+    await consumeInvitationLimits(tx, actor.orgId, actor.userId);
     const token = newToken(32);
     const [row] = await tx
       .update(invitations)

@@ -9,6 +9,23 @@ export function toLocale(value: string | null | undefined): Locale {
   return LOCALES.includes(value as Locale) ? (value as Locale) : "en";
 }
 
+/**
+ * Text a user wrote (names of people, organizations and roles) must never become a link in an
+ * email (audit finding 7: an organization named "Free gift card, claim at https://…" made every
+ * invitation an advert). Mail clients auto-link whatever looks like a URL, a domain or an address,
+ * whatever the HTML says, so escaping is not enough: lookalike punctuation keeps the text readable
+ * and unlinkable. A dot followed by a character becomes U+2024 (one dot leader), a colon before a
+ * slash U+A789 (modifier letter colon), "@" U+FF20 (fullwidth commercial at). Used in every part:
+ * subject, text and HTML (which escapes it as well).
+ */
+export function unlinkable(text: string): string {
+  return text
+    .replace(/\.(?=\S)/g, "\u2024")
+    .replace(/:(?=\/)/g, "\uA789")
+    .replaceAll("@", "\uFF20");
+}
+const u = unlinkable;
+
 interface Rendered {
   subject: string;
   /** Paragraphs of the body; the action link gets its own button in HTML. */
@@ -23,13 +40,13 @@ const verifyEmail: TemplateFn<{ firstName: string; url: string }> = (d, l) =>
   l === "es"
     ? {
         subject: "Confirma tu correo electrónico en Chorus",
-        paragraphs: [`Hola ${d.firstName}:`, "Confirma tu dirección de correo para terminar de crear tu cuenta."],
+        paragraphs: [`Hola ${u(d.firstName)}:`, "Confirma tu dirección de correo para terminar de crear tu cuenta."],
         action: { label: "Confirmar correo", url: d.url },
         footer: "Si no creaste una cuenta en Chorus, ignora este mensaje.",
       }
     : {
         subject: "Confirm your email for Chorus",
-        paragraphs: [`Hi ${d.firstName},`, "Confirm your email address to finish setting up your account."],
+        paragraphs: [`Hi ${u(d.firstName)},`, "Confirm your email address to finish setting up your account."],
         action: { label: "Confirm email", url: d.url },
         footer: "If you did not create a Chorus account, you can ignore this message.",
       };
@@ -39,7 +56,7 @@ const passwordReset: TemplateFn<{ firstName: string; url: string }> = (d, l) =>
     ? {
         subject: "Restablece tu contraseña de Chorus",
         paragraphs: [
-          `Hola ${d.firstName}:`,
+          `Hola ${u(d.firstName)}:`,
           "Recibimos una solicitud para restablecer tu contraseña. El enlace caduca en 1 hora y solo funciona una vez.",
         ],
         action: { label: "Restablecer contraseña", url: d.url },
@@ -48,7 +65,7 @@ const passwordReset: TemplateFn<{ firstName: string; url: string }> = (d, l) =>
     : {
         subject: "Reset your Chorus password",
         paragraphs: [
-          `Hi ${d.firstName},`,
+          `Hi ${u(d.firstName)},`,
           "We received a request to reset your password. The link expires in 1 hour and works once.",
         ],
         action: { label: "Reset password", url: d.url },
@@ -70,26 +87,49 @@ const invitation: TemplateFn<{
   });
   return l === "es"
     ? {
-        subject: `${d.inviterName} te invitó a ${d.orgName} en Chorus`,
+        subject: `${u(d.inviterName)} te invitó a ${u(d.orgName)} en Chorus`,
         paragraphs: [
-          `Hola ${d.firstName}:`,
-          `${d.inviterName} te invitó a unirte a ${d.orgName} en Chorus.`,
-          d.roleNames.length ? `Roles: ${d.roleNames.join(", ")}.` : "Sin roles asignados por ahora.",
+          `Hola ${u(d.firstName)}:`,
+          `${u(d.inviterName)} te invitó a unirte a ${u(d.orgName)} en Chorus.`,
+          d.roleNames.length ? `Roles: ${d.roleNames.map(u).join(", ")}.` : "Sin roles asignados por ahora.",
           `La invitación caduca el ${expires} (UTC).`,
         ],
         action: { label: "Ver la invitación", url: d.url },
       }
     : {
-        subject: `${d.inviterName} invited you to ${d.orgName} on Chorus`,
+        subject: `${u(d.inviterName)} invited you to ${u(d.orgName)} on Chorus`,
         paragraphs: [
-          `Hi ${d.firstName},`,
-          `${d.inviterName} invited you to join ${d.orgName} on Chorus.`,
-          d.roleNames.length ? `Roles: ${d.roleNames.join(", ")}.` : "No roles assigned yet.",
+          `Hi ${u(d.firstName)},`,
+          `${u(d.inviterName)} invited you to join ${u(d.orgName)} on Chorus.`,
+          d.roleNames.length ? `Roles: ${d.roleNames.map(u).join(", ")}.` : "No roles assigned yet.",
           `The invitation expires on ${expires} (UTC).`,
         ],
         action: { label: "View the invitation", url: d.url },
       };
 };
+
+const signupAttempt: TemplateFn<{ firstName: string; signInUrl: string; resetUrl: string }> = (d, l) =>
+  l === "es"
+    ? {
+        subject: "Alguien intentó crear una cuenta de Chorus con tu correo",
+        paragraphs: [
+          `Hola ${u(d.firstName)}:`,
+          "Alguien intentó crear una cuenta de Chorus con tu dirección de correo, pero ya tienes una. No hemos cambiado nada.",
+          `Si fuiste tú, inicia sesión. Si olvidaste tu contraseña, restablécela aquí: ${d.resetUrl}`,
+        ],
+        action: { label: "Iniciar sesión", url: d.signInUrl },
+        footer: "Si no fuiste tú, ignora este mensaje: tu cuenta sigue igual.",
+      }
+    : {
+        subject: "Someone tried to sign up to Chorus with your email",
+        paragraphs: [
+          `Hi ${u(d.firstName)},`,
+          "Someone tried to create a Chorus account with your email address, but you already have one. Nothing was changed.",
+          `If it was you, sign in. If you forgot your password, reset it here: ${d.resetUrl}`,
+        ],
+        action: { label: "Sign in", url: d.signInUrl },
+        footer: "If it was not you, ignore this message: your account is unchanged.",
+      };
 
 const ownershipTransferred: TemplateFn<{
   firstName: string;
@@ -99,25 +139,25 @@ const ownershipTransferred: TemplateFn<{
 }> = (d, l) =>
   l === "es"
     ? {
-        subject: `Cambio de propietario en ${d.orgName}`,
+        subject: `Cambio de propietario en ${u(d.orgName)}`,
         paragraphs: [
-          `Hola ${d.firstName}:`,
+          `Hola ${u(d.firstName)}:`,
           d.youAreNewOwner
-            ? `Ahora eres el propietario de ${d.orgName}.`
-            : `${d.newOwnerName} es ahora el propietario de ${d.orgName}. Tu rol pasa a ser Administrador.`,
+            ? `Ahora eres el propietario de ${u(d.orgName)}.`
+            : `${u(d.newOwnerName)} es ahora el propietario de ${u(d.orgName)}. Tu rol pasa a ser Administrador.`,
         ],
       }
     : {
-        subject: `Ownership of ${d.orgName} changed`,
+        subject: `Ownership of ${u(d.orgName)} changed`,
         paragraphs: [
-          `Hi ${d.firstName},`,
+          `Hi ${u(d.firstName)},`,
           d.youAreNewOwner
-            ? `You are now the owner of ${d.orgName}.`
-            : `${d.newOwnerName} is now the owner of ${d.orgName}. Your role is now Administrator.`,
+            ? `You are now the owner of ${u(d.orgName)}.`
+            : `${u(d.newOwnerName)} is now the owner of ${u(d.orgName)}. Your role is now Administrator.`,
         ],
       };
 
-export const TEMPLATES = { verifyEmail, passwordReset, invitation, ownershipTransferred };
+export const TEMPLATES = { verifyEmail, passwordReset, signupAttempt, invitation, ownershipTransferred };
 export type TemplateName = keyof typeof TEMPLATES;
 export type TemplateData<N extends TemplateName> = Parameters<(typeof TEMPLATES)[N]>[0];
 

@@ -281,18 +281,23 @@ export function SignInPage() {
   );
 }
 
+/** Where a new account goes once its emailed link signs it in (the link may open in a new tab). */
+const AFTER_VERIFY_KEY = "chorus.afterVerify";
+
 export function SignUpPage() {
   const { t, i18n } = useTranslation();
   const [params] = useSearchParams();
-  const navigate = useNavigate();
-  const qc = useQueryClient();
   const form = useFormFields({ firstName: "", lastName: "", email: "", password: "" });
+  // Sign-up answers alike whether the email is new or registered, and does not sign in:
+  // the emailed link does (audit finding 17).
   const signup = useMutation({
-    mutationFn: (body: z.output<typeof signupBody>) => api<User>("/auth/signup", { method: "POST", body }),
-    onSuccess: (u) => {
-      qc.clear();
-      qc.setQueryData(qk.me, u);
-      navigate(safeNext(params.get("next") ?? "/orgs/new"), { replace: true });
+    mutationFn: (body: z.output<typeof signupBody>) => api("/auth/signup", { method: "POST", body }),
+    onSuccess: () => {
+      try {
+        localStorage.setItem(AFTER_VERIFY_KEY, safeNext(params.get("next") ?? "/orgs/new"));
+      } catch {
+        // Storage off: the link still signs in and lands on the home page.
+      }
     },
     onError: (e) => form.fromServer(e),
   });
@@ -302,6 +307,23 @@ export function SignUpPage() {
     form.setErrors(v.errors);
     if (v.data) signup.mutate(v.data);
   };
+  if (signup.isSuccess) {
+    return (
+      <AuthFrame
+        title={t("auth.checkEmailTitle")}
+        footer={
+          <>
+            {t("auth.haveAccount")} <TextLink to="/signin">{t("auth.signIn")}</TextLink>
+          </>
+        }
+      >
+        <div className="space-y-3">
+          <Notice tone="success">{t("auth.checkEmail", { email: form.values.email.trim().toLowerCase() })}</Notice>
+          <p className="text-sm text-slate-600">{t("auth.checkEmailHint")}</p>
+        </div>
+      </AuthFrame>
+    );
+  }
   return (
     <AuthFrame
       title={t("auth.signUpTitle")}
@@ -399,11 +421,27 @@ export function ResetPasswordPage() {
 export function VerifyEmailPage() {
   const { t } = useTranslation();
   const [params] = useSearchParams();
+  const navigate = useNavigate();
   const token = params.get("token") ?? "";
   const qc = useQueryClient();
+  // The link signs in (unless the account has 2FA, which signs in with its code) and continues
+  // where a new account goes: what the sign-up page remembered, else home.
   const m = useMutation({
-    mutationFn: () => api("/auth/verify-email", { method: "POST", body: { token } }),
-    onSuccess: () => void qc.invalidateQueries({ queryKey: qk.me }),
+    mutationFn: () => api<User>("/auth/verify-email", { method: "POST", body: { token } }),
+    onSuccess: (u) => {
+      if (u.twoFactorEnabled) return void qc.invalidateQueries({ queryKey: qk.me });
+      qc.clear();
+      qc.setQueryData(qk.me, u);
+      if (u.language) setLanguage(u.language);
+      let next: string | null = null;
+      try {
+        next = localStorage.getItem(AFTER_VERIFY_KEY);
+        localStorage.removeItem(AFTER_VERIFY_KEY);
+      } catch {
+        // Storage off: home.
+      }
+      navigate(safeNext(next), { replace: true });
+    },
   });
   const started = useRef(false);
   useEffect(() => {
@@ -416,17 +454,17 @@ export function VerifyEmailPage() {
     <AuthFrame title={t("auth.verifyTitle")}>
       {!token ? (
         <Notice tone="warning">{t("auth.missingToken")}</Notice>
-      ) : m.isPending || m.isIdle ? (
+      ) : m.isPending || m.isIdle || (m.isSuccess && !m.data.twoFactorEnabled) ? (
         <Spinner label={t("auth.verifying")} />
+      ) : m.isSuccess ? (
+        <AuthOutcome to="/signin" linkLabel={t("auth.signIn")}>
+          <Notice tone="success">{t("auth.verifiedSignIn")}</Notice>
+        </AuthOutcome>
       ) : (
         <AuthOutcome to="/" linkLabel={t("auth.continueToApp")}>
-          {m.isSuccess ? (
-            <Notice tone="success">{t("auth.verified")}</Notice>
-          ) : (
-            <Notice tone="warning">
-              {m.error instanceof ApiError && m.error.status === 0 ? t("common.networkError") : t("auth.verifyFailed")}
-            </Notice>
-          )}
+          <Notice tone="warning">
+            {m.error instanceof ApiError && m.error.status === 0 ? t("common.networkError") : t("auth.verifyFailed")}
+          </Notice>
         </AuthOutcome>
       )}
     </AuthFrame>

@@ -93,6 +93,38 @@ function RoleChecklist({
 // The server's own schema: the dialog checks exactly what the API checks.
 const inviteBody = sharedInviteBody;
 
+const isEmailNotVerified = (e: unknown) => e instanceof ApiError && e.code === "email_not_verified";
+
+/** Inviting needs a verified email (audit finding 7): say so, and offer the link again. */
+function VerifyEmailFirst() {
+  const { t } = useTranslation();
+  const resend = useMutation({
+    mutationFn: () => api("/auth/verify-email/resend", { method: "POST" }),
+    onSuccess: () => toast(t("team.verificationSent")),
+  });
+  return (
+    <div
+      role="alert"
+      className="space-y-2 rounded-lg border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-900"
+    >
+      <p>{t("team.emailNotVerified")}</p>
+      {resend.isSuccess ? (
+        <p>{t("team.verificationSent")}</p>
+      ) : (
+        <button
+          type="button"
+          onClick={() => resend.mutate()}
+          disabled={resend.isPending}
+          className="font-medium underline focus-visible:outline-2 focus-visible:outline-emerald-600"
+        >
+          {t("team.resendVerification")}
+        </button>
+      )}
+      <FormError error={resend.error} />
+    </div>
+  );
+}
+
 export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
   const { t } = useTranslation();
   const { orgId, org } = useOrgContext();
@@ -188,7 +220,7 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
           </ul>
         </aside>
         <div className="flex flex-col gap-3 md:col-span-2">
-          <FormError error={m.error} fieldErrors={form.errors} />
+          {isEmailNotVerified(m.error) ? <VerifyEmailFirst /> : <FormError error={m.error} fieldErrors={form.errors} />}
           <DialogActions
             onCancel={() => onOpenChange(false)}
             pending={m.isPending}
@@ -366,7 +398,7 @@ export function ImportCsvDialog({ open, onOpenChange }: { open: boolean; onOpenC
             })}
           </ul>
         ) : null}
-        <FormError error={m.error} />
+        {isEmailNotVerified(m.error) ? <VerifyEmailFirst /> : <FormError error={m.error} />}
         <DialogActions
           onCancel={() => onOpenChange(false)}
           cancelLabel={t("common.close")}
