@@ -7,6 +7,7 @@ import { AppError, unauthorized } from "../../http/problem.js";
 import { hashToken } from "../../lib/tokens.js";
 import { spendRecoveryCode } from "./recovery-codes.js";
 import { toUserDto, type UserDto } from "./schemas.js";
+import { alertIfNewDevice, sendSecurityAlert } from "./security-alerts.js";
 import type { Client } from "./service.js";
 import { createSession, type NewSession } from "./sessions.js";
 import { assertLoginAllowed, recordLoginAttempt } from "./throttle.js";
@@ -76,6 +77,8 @@ export async function finishTwoFactorLogin(
       twoFactorVerified: true,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
+    await alertIfNewDevice(ctx, tx, user, client);
+    if (method === "recovery_code") await sendSecurityAlert(ctx, tx, user, "recovery_code_used", client);
     await recordLoginAttempt(tx, {
       userId: user.id,
       email: user.email,

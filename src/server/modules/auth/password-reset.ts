@@ -5,6 +5,7 @@ import { toLocale } from "../mail/templates.js";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./link-tokens.js";
 import { hashPassword } from "./passwords.js";
 import { consumeLimit, limitState, recordHit } from "./rate-limit.js";
+import { sendSecurityAlert } from "./security-alerts.js";
 import { assertPasswordAllowed, type Client } from "./service.js";
 import { revokeAllSessions } from "./sessions.js";
 import { HOUR_MS } from "./throttle.js";
@@ -67,5 +68,6 @@ export async function resetPassword(ctx: AppContext, token: string, password: st
     await revokeAllSessions(tx, row.userId);
     // A challenge issued for the old password must not finish a sign-in after the reset.
     await revokeTokens(tx, row.userId, "password_reset", "login_challenge");
+    if (owner) await sendSecurityAlert(ctx, tx, owner, "password_reset", null);
   });
 }

@@ -7,6 +7,7 @@ import { badRequest, conflict, unauthorized } from "../../http/problem.js";
 import { hashToken, newToken } from "../../lib/tokens.js";
 import { dummyPasswordHash, hashPassword, isCommonPassword, verifyPassword } from "./passwords.js";
 import { toUserDto, type UserDto } from "./schemas.js";
+import { alertIfNewDevice } from "./security-alerts.js";
 import { createSession, type NewSession } from "./sessions.js";
 import { assertLoginAllowed, recordLoginAttempt } from "./throttle.js";
 import { sendVerificationEmail } from "./verify-email.js";
@@ -97,6 +98,7 @@ export async function login(
       twoFactorVerified: false,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
+    await alertIfNewDevice(ctx, tx, user, client);
     await recordLoginAttempt(tx, { userId: user.id, email: user.email, client, success: true });
     return { user: toUserDto(user), session };
   });

@@ -5,6 +5,8 @@ import { badRequest, conflict, notFound } from "../../http/problem.js";
 import { assertReauthAllowed, recordReauthFailure } from "../auth/reauth.js";
 import { deleteRecoveryCodes, replaceRecoveryCodes } from "../auth/recovery-codes.js";
 import { spendSecondFactor } from "../auth/second-factor.js";
+import { sendSecurityAlert } from "../auth/security-alerts.js";
+import { revokeAllSessions } from "../auth/sessions.js";
 import { newTotpSecret, spendTotpCode, totpEnrollment } from "../auth/totp.js";
 import { assertPassword } from "./password.js";
 
@@ -35,28 +37,47 @@ export async function setupTotp(ctx: AppContext, userId: string) {
   return totpEnrollment(secret, user.email);
 }
 
-export async function enableTotp(ctx: AppContext, auth: { userId: string; sessionId: string }, code: string) {
+/**
+ * Turns 2FA on. Re-authenticates with the password first (a stolen session must not bind its
+ * own authenticator), then the first code. Every other session of the account ends: they did
+ * not pass the second factor. This one stays, marked as having passed it.
+ */
+export async function enableTotp(
+  ctx: AppContext,
+  auth: { userId: string; sessionId: string },
+  body: { password: string; code: string },
+) {
   const user = await loadUser(ctx, auth.userId);
   if (user.totpEnabledAt) throw alreadyEnabled();
   if (!user.totpSecret) throw conflict("two_factor_setup_required", "Start the setup first to get a secret.");
-  await assertReauthAllowed(ctx.db, user.id);
-  if (!(await spendTotpCode(ctx.db, user, code))) {
+  // Checks the re-authentication limit, and counts a wrong password against it.
+  await assertPassword(ctx, user.id, body.password, "password");
+  if (!(await spendTotpCode(ctx.db, user, body.code))) {
     await recordReauthFailure(ctx.db, user.id);
     throw invalidCode();
   }
   return ctx.db.transaction(async (tx) => {
     await tx.update(users).set({ totpEnabledAt: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, user.id));
-    // This session has just proved the second factor.
     await tx.update(sessions).set({ twoFactorVerified: true }).where(eq(sessions.id, auth.sessionId));
+    await revokeAllSessions(tx, user.id, auth.sessionId);
+    await sendSecurityAlert(ctx, tx, user, "two_factor_enabled", null);
     return { recoveryCodes: await replaceRecoveryCodes(tx, user.id) };
   });
 }
 
-/** Spends a code (authenticator or recovery) of a user with 2FA on, counting failures. */
-async function assertSecondFactor(ctx: AppContext, userId: string, code: string): Promise<void> {
-  await assertReauthAllowed(ctx.db, userId);
-  if (!(await spendSecondFactor(ctx.db, userId, code))) {
-    await recordReauthFailure(ctx.db, userId);
+/**
+ * Spends a code (authenticator or recovery) of a user with 2FA on, counting failures. A spent
+ * recovery code and its alert commit together.
+ */
+async function assertSecondFactor(ctx: AppContext, user: typeof users.$inferSelect, code: string): Promise<void> {
+  await assertReauthAllowed(ctx.db, user.id);
+  const method = await ctx.db.transaction(async (tx) => {
+    const spent = await spendSecondFactor(tx, user.id, code);
+    if (spent === "recovery_code") await sendSecurityAlert(ctx, tx, user, "recovery_code_used", null);
+    return spent;
+  });
+  if (!method) {
+    await recordReauthFailure(ctx.db, user.id);
     throw invalidCode();
   }
 }
@@ -64,7 +85,7 @@ async function assertSecondFactor(ctx: AppContext, userId: string, code: string)
 export async function regenerateRecoveryCodes(ctx: AppContext, userId: string, code: string) {
   const user = await loadUser(ctx, userId);
   if (!user.totpEnabledAt) throw notEnabled();
-  await assertSecondFactor(ctx, userId, code);
+  await assertSecondFactor(ctx, user, code);
   return { recoveryCodes: await ctx.db.transaction((tx) => replaceRecoveryCodes(tx, userId)) };
 }
 
@@ -72,12 +93,13 @@ export async function disableTwoFactor(ctx: AppContext, userId: string, body: { 
   const user = await loadUser(ctx, userId);
   if (!user.totpEnabledAt) throw notEnabled();
   await assertPassword(ctx, userId, body.password, "password");
-  await assertSecondFactor(ctx, userId, body.code);
+  await assertSecondFactor(ctx, user, body.code);
   await ctx.db.transaction(async (tx) => {
     await tx
       .update(users)
       .set({ totpSecret: null, totpEnabledAt: null, totpLastStep: null, updatedAt: sql`now()` })
       .where(eq(users.id, userId));
     await deleteRecoveryCodes(tx, userId);
+    await sendSecurityAlert(ctx, tx, user, "two_factor_disabled", null);
   });
 }
