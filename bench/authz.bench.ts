@@ -36,6 +36,7 @@ import { type Config, loadConfig } from "../src/server/config.js";
 import { access } from "../src/server/http/access.js";
 import { resolveCaller } from "../src/server/http/caller.js";
 import { hashToken } from "../src/server/lib/tokens.js";
+import { sessionTtlOf } from "../src/server/modules/auth/sessions.js";
 import { loadMember, memberActivityDue } from "../src/server/modules/members/load-member.js";
 import {
   effectivePermissions,
@@ -687,19 +688,19 @@ const warmCache = app.ctx.authz.cache;
 const parts: { name: string; run: () => unknown }[] = [
   {
     name: "resolveCaller, cold (cache never trusted): session + membership, one prepared query (member routes)",
-    run: () => resolveCaller(database.db, coldCache, token, orgId, config.sessionIdleTtlMs),
+    run: () => resolveCaller(database.db, coldCache, token, orgId, sessionTtlOf(config)),
   },
   {
     name: "resolveCaller, cold: session alone, prepared (signedIn routes)",
-    run: () => resolveCaller(database.db, coldCache, token, undefined, config.sessionIdleTtlMs),
+    run: () => resolveCaller(database.db, coldCache, token, undefined, sessionTtlOf(config)),
   },
   {
     name: "resolveCaller, warm (the app's cache, a hit: no query): session + membership",
-    run: () => resolveCaller(database.db, warmCache, token, orgId, config.sessionIdleTtlMs),
+    run: () => resolveCaller(database.db, warmCache, token, orgId, sessionTtlOf(config)),
   },
   {
     name: "resolveCaller, warm: session alone",
-    run: () => resolveCaller(database.db, warmCache, token, undefined, config.sessionIdleTtlMs),
+    run: () => resolveCaller(database.db, warmCache, token, undefined, sessionTtlOf(config)),
   },
   {
     name: "loadMember alone, prepared (memberships⋈orgs⋈member_roles⋈roles)",
@@ -777,8 +778,10 @@ for (let i = 0; i < ENTRIES; i++) {
       emailVerified: true,
       twoFactorEnabled: i % 3 === 0,
     },
+    twoFactorVerified: i % 3 === 0,
     lastUsedAt: Date.now(),
     expiresAt: Date.now() + 3_600_000,
+    endsAt: Date.now() + 3_600_000,
   });
 }
 const heap1 = heapNow();

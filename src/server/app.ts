@@ -16,6 +16,7 @@ import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
 import { activityRoutes } from "./modules/activity/routes.js";
 import { authRoutes } from "./modules/auth/routes.js";
+import { sessionCookieName } from "./modules/auth/sessions.js";
 import { healthRoutes } from "./modules/health/routes.js";
 import { invitationsRoutes } from "./modules/invitations/routes.js";
 import { Outbox } from "./modules/mail/outbox.js";
@@ -98,7 +99,7 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
       },
       components: {
         securitySchemes: {
-          session: { type: "apiKey", in: "cookie", name: "chorus_session" },
+          session: { type: "apiKey", in: "cookie", name: sessionCookieName(config.appUrl) },
           bearer: { type: "http", scheme: "bearer" },
         },
       },

@@ -40,6 +40,7 @@ const envSchema = z.object({
   MAIL_FROM: z.string().min(3).default("Chorus <no-reply@chorus.localhost>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   SESSION_IDLE_TTL: duration.default(30 * 86_400_000),
+  SESSION_ABSOLUTE_TTL: duration.default(30 * 86_400_000),
   INVITE_TTL: duration.default(7 * 86_400_000),
   TRUST_PROXY: bool.default(false),
   SEED_DEMO: bool.default(false),
@@ -72,7 +73,10 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   logLevel: string;
+  /** A session unused this long ends (sliding expiry). */
   sessionIdleTtlMs: number;
+  /** A session ends this long after sign-in, however much it is used. */
+  sessionAbsoluteTtlMs: number;
   inviteTtlMs: number;
   trustProxy: boolean;
   seedDemo: boolean;
@@ -134,6 +138,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
     sessionIdleTtlMs: e.SESSION_IDLE_TTL,
+    sessionAbsoluteTtlMs: e.SESSION_ABSOLUTE_TTL,
     inviteTtlMs: e.INVITE_TTL,
     trustProxy: e.TRUST_PROXY,
     seedDemo: e.SEED_DEMO,

@@ -75,7 +75,8 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
     key: "security_alert",
     group: "security",
     label: "Security alerts",
-    description: "A new sign-in, a password change, or two-factor authentication turned on or off.",
+    description:
+      "A sign-in from a new device, a password change or reset, two-factor authentication turned on or off, or a recovery code used.",
     defaults: on,
     emailRequired: true,
   },

@@ -51,7 +51,7 @@ export async function signUpWithTwoFactor(t: TestApp, c: TestClient = t.client()
   const setup = await c.post("/api/v1/me/2fa/totp/setup");
   expect(setup.statusCode).toBe(200);
   const secret = setup.json().secret as string;
-  const enable = await c.post("/api/v1/me/2fa/totp/enable", { code: await totpCode(secret) });
+  const enable = await c.post("/api/v1/me/2fa/totp/enable", { password: user.password, code: await totpCode(secret) });
   expect(enable.statusCode).toBe(200);
   await forgetTotpStep(t, user.id);
   return { ...user, client: c, secret, recoveryCodes: enable.json().recoveryCodes as string[] };

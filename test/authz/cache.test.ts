@@ -23,8 +23,10 @@ function session(userId: string, expiresAt = NOW + 60_000): CachedSession {
       emailVerified: true,
       twoFactorEnabled: false,
     },
+    twoFactorVerified: false,
     lastUsedAt: NOW,
     expiresAt,
+    endsAt: expiresAt,
   };
 }
 

@@ -5,7 +5,8 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PgAuthzBus } from "../../src/server/authz/pg-bus.js";
-import { authzInstances, organizations, users } from "../../src/server/db/schema/index.js";
+import { authzInstances, organizations, sessions, users } from "../../src/server/db/schema/index.js";
+import { hashToken } from "../../src/server/lib/tokens.js";
 import { createTestApp, type TestApp, type TestClient } from "../helpers/app.js";
 import { onPostgres } from "../helpers/db.js";
 import { memberWith, orgWithOwner, STRONG, totpNow } from "../helpers/orgs.js";
@@ -144,16 +145,24 @@ describe("a change through instance A is in force on B's next request, though B 
 });
 
 describe("changes written outside the app (no request awaited the barrier)", () => {
-  it("reach B through the triggers: a user's two-factor state, an organization's policy", async () => {
+  it("reach B through the triggers: a user's two-factor state, a session's, an organization's policy", async () => {
     const { orgId, lead } = await team();
     const db = a.database.db;
     await db.update(organizations).set({ requireTwoFactor: true }).where(eq(organizations.id, orgId));
     await a.settle();
     await warm(b, lead, rolesUrl(orgId), 403);
-    // The member turns on 2FA (written as the enable flow would): the policy no longer blocks.
+    // The member turns on 2FA (written as the enable flow would): the session first, then the user.
+    const session = eq(sessions.tokenHash, hashToken(lead.token));
+    await db.update(sessions).set({ twoFactorVerified: true }).where(session);
+    await a.settle();
+    expect((await on(b, lead).get(rolesUrl(orgId))).statusCode).toBe(403); // the user has no 2FA yet
     await db.update(users).set({ totpEnabledAt: new Date() }).where(eq(users.id, lead.id));
     await a.settle();
     expect((await on(b, lead).get(rolesUrl(orgId))).statusCode).toBe(200);
+    // A session that did not pass 2FA is held again, whatever the user has.
+    await db.update(sessions).set({ twoFactorVerified: false }).where(session);
+    await a.settle();
+    expect((await on(b, lead).get(rolesUrl(orgId))).statusCode).toBe(403);
     await db.update(organizations).set({ requireTwoFactor: false }).where(eq(organizations.id, orgId));
   });
 });

@@ -361,6 +361,8 @@ describe.sequential("web app: team management scenario", () => {
       await see(owner.getByRole("img", { name: "QR code" }));
       await shoot(owner, "16-two-factor-setup");
       await owner.getByLabel("Enter the 6-digit code the app shows").fill(await generate({ secret: totpSecret }));
+      // Turning 2FA on re-authenticates with the password (audit finding 5).
+      await owner.getByLabel("Your account password").fill(OWNER.password);
       await owner.getByRole("button", { name: "Turn on" }).click();
       await see(owner.getByTestId("recovery-codes"));
       await see(owner.getByText("Two-factor authentication is on.").first());

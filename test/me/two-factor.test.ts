@@ -1,9 +1,11 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recoveryCodes, users } from "../../src/server/db/schema/index.js";
+import { recoveryCodes, sessions, users } from "../../src/server/db/schema/index.js";
 import { MAX_REAUTH_FAILURES_PER_HOUR } from "../../src/server/modules/auth/reauth.js";
+import { createSession } from "../../src/server/modules/auth/sessions.js";
 import { expectProblem, forgetTotpStep, seedRateLimitHits, signUpWithTwoFactor, totpCode } from "../auth/support.js";
 import { createTestApp, signUp, type TestApp } from "../helpers/app.js";
+import { memberWith, orgWithOwner } from "../helpers/orgs.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -53,18 +55,15 @@ describe("TOTP setup and enable", () => {
 
   it("refuses a wrong code, an enable without setup, and a second setup once on", async () => {
     const c = t.client();
-    await signUp(c);
-    expectProblem(await c.post("/api/v1/me/2fa/totp/enable", { code: "123456" }), 409, "two_factor_setup_required");
+    const { password } = await signUp(c);
+    const enable = (code: string) => c.post("/api/v1/me/2fa/totp/enable", { password, code });
+    expectProblem(await enable("123456"), 409, "two_factor_setup_required");
     const { secret } = (await c.post("/api/v1/me/2fa/totp/setup")).json();
-    expectProblem(
-      await c.post("/api/v1/me/2fa/totp/enable", { code: await wrongCode(secret) }),
-      400,
-      "invalid_2fa_code",
-    );
-    expectProblem(await c.post("/api/v1/me/2fa/totp/enable", { code: "12ab56" }), 400, "validation_failed");
-    expect((await c.post("/api/v1/me/2fa/totp/enable", { code: await totpCode(secret) })).statusCode).toBe(200);
+    expectProblem(await enable(await wrongCode(secret)), 400, "invalid_2fa_code");
+    expectProblem(await enable("12ab56"), 400, "validation_failed");
+    expect((await enable(await totpCode(secret))).statusCode).toBe(200);
     expectProblem(await c.post("/api/v1/me/2fa/totp/setup"), 409, "two_factor_already_enabled");
-    expectProblem(await c.post("/api/v1/me/2fa/totp/enable", { code: "123456" }), 409, "two_factor_already_enabled");
+    expectProblem(await enable("123456"), 409, "two_factor_already_enabled");
   });
 
   it("needs a session", async () => {
@@ -168,5 +167,86 @@ describe("POST /me/2fa/disable", () => {
       409,
       "two_factor_not_enabled",
     );
+  });
+});
+
+describe("audit finding 5: turning 2FA on needs the password, ends the other sessions, and the org policy asks the session", () => {
+  it("(a) refuses to enable without the password or with a wrong one, counting the failure", async () => {
+    const c = t.client();
+    const user = await signUp(c);
+    const { secret } = (await c.post("/api/v1/me/2fa/totp/setup")).json();
+    const code = await totpCode(secret);
+    expectProblem(await c.post("/api/v1/me/2fa/totp/enable", { code }), 400, "validation_failed");
+    const wrong = await c.post("/api/v1/me/2fa/totp/enable", { password: "not the password", code });
+    expectProblem(wrong, 400, "current_password_incorrect");
+    expect(wrong.json().errors[0].path).toBe("password");
+    expect((await c.get("/api/v1/me")).json().twoFactorEnabled).toBe(false);
+    // The failure counted against the re-authentication budget; at the limit, even the right password waits.
+    await seedRateLimitHits(t, `reauth:user:${user.id}`, MAX_REAUTH_FAILURES_PER_HOUR - 1);
+    expectProblem(await c.post("/api/v1/me/2fa/totp/enable", { password: user.password, code }), 429, "rate_limited");
+    expect((await c.get("/api/v1/me")).json().twoFactorEnabled).toBe(false);
+  });
+
+  it("(b) signs out every other session of the account; this one stays, marked as having passed 2FA", async () => {
+    const c = t.client();
+    const user = await signUp(c);
+    const other = t.client();
+    expect((await other.post("/api/v1/auth/login", { email: user.email, password: user.password })).statusCode).toBe(
+      200,
+    );
+    expect((await other.get("/api/v1/me")).statusCode).toBe(200);
+    const { secret } = (await c.post("/api/v1/me/2fa/totp/setup")).json();
+    const res = await c.post("/api/v1/me/2fa/totp/enable", { password: user.password, code: await totpCode(secret) });
+    expect(res.statusCode).toBe(200);
+    expectProblem(await other.get("/api/v1/me"), 401, "session_expired");
+    expect((await c.get("/api/v1/me")).statusCode).toBe(200);
+    const live = await t.database.db
+      .select({ verified: sessions.twoFactorVerified, revokedAt: sessions.revokedAt })
+      .from(sessions)
+      .where(eq(sessions.userId, user.id));
+    expect(live.filter((s) => s.revokedAt === null)).toEqual([{ verified: true, revokedAt: null }]);
+  });
+
+  it("(c) holds a session that did not pass 2FA at the organization's policy, even when the user has 2FA on", async () => {
+    const { orgId, owner } = await orgWithOwner(t, "Strict", { twoFactor: true });
+    expect((await owner.client.patch(`/api/v1/orgs/${orgId}`, { requireTwoFactor: true })).statusCode).toBe(200);
+    const member = await memberWith(t, orgId, ["administrator"], { twoFactor: true });
+    expect((await member.client.get(`/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+
+    // A password-only session of the same user (e.g. one that outlived the switch to 2FA).
+    const passwordOnly = await createSession(t.database.db, {
+      userId: member.id,
+      ip: "127.0.0.1",
+      userAgent: "vitest",
+      twoFactorVerified: false,
+      idleTtlMs: 3_600_000,
+    });
+    const c = t.client();
+    c.bearer = passwordOnly.token;
+    expectProblem(await c.get(`/api/v1/orgs/${orgId}/members`), 403, "two_factor_required");
+    expect((await c.get(`/api/v1/orgs/${orgId}/me`)).json().twoFactorBlocked).toBe(true);
+    expect((await member.client.get(`/api/v1/orgs/${orgId}/me`)).json().twoFactorBlocked).toBe(false);
+
+    // The cached session carries the flag and a change to it retires the entry.
+    await t.database.db.update(sessions).set({ twoFactorVerified: true }).where(eq(sessions.id, passwordOnly.id));
+    await t.settle();
+    expect((await c.get(`/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
+
+    // Requiring 2FA from a session that did not pass it would lock its author out: refused.
+    const relaxed = await orgWithOwner(t, "Relaxed", { twoFactor: true });
+    const ownerPasswordOnly = await createSession(t.database.db, {
+      userId: relaxed.owner.id,
+      ip: "127.0.0.1",
+      userAgent: "vitest",
+      twoFactorVerified: false,
+      idleTtlMs: 3_600_000,
+    });
+    const o = t.client();
+    o.bearer = ownerPasswordOnly.token;
+    const refused = await o.patch(`/api/v1/orgs/${relaxed.orgId}`, { requireTwoFactor: true });
+    expect({ status: refused.statusCode, code: refused.json().code }).toEqual({
+      status: 409,
+      code: "enable_two_factor_first",
+    });
   });
 });

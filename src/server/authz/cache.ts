@@ -5,9 +5,14 @@ import type { LoadedMember } from "../modules/members/load-member.js";
 /** A live session as the guard needs it; times in epoch milliseconds. */
 export interface CachedSession {
   sessionId: string;
+  /** The session passed 2FA (organizations that require 2FA ask this, not the user). */
+  twoFactorVerified: boolean;
   user: AuthUser;
   lastUsedAt: number;
+  /** The sliding expiry, never past `endsAt`. */
   expiresAt: number;
+  /** The absolute end: sign-in time plus SESSION_ABSOLUTE_TTL. */
+  endsAt: number;
 }
 
 /** An invalidation scope's generation, shared by the entries under that scope while any exists. */

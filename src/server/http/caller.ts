@@ -6,9 +6,11 @@ import { hashToken } from "../lib/tokens.js";
 import { isUuidShaped } from "../lib/uuid.js";
 import {
   type LiveSession,
+  liveSessionParams,
   liveSessionWhere,
   readSession,
   type SessionRow,
+  type SessionTtl,
   sessionColumns,
   TOUCH_EVERY_MS,
   toAuthUser,
@@ -51,7 +53,7 @@ export function resolveCaller(
   cache: AuthzCache,
   token: string,
   orgId: string | undefined,
-  idleTtlMs: number,
+  ttl: SessionTtl,
 ): Caller | Promise<Caller | null> {
   const tokenHash = hashToken(token);
   const nowMs = Date.now();
@@ -61,11 +63,9 @@ export function resolveCaller(
   const member = cached && memberOrg ? cache.member(memberOrg, cached.user.id) : undefined;
   if (cached && !touchDue(cached.lastUsedAt, nowMs)) {
     if (!memberOrg) return cached;
-    if (member !== undefined) {
-      return { sessionId: cached.sessionId, user: cached.user, membership: { orgId: memberOrg, member } };
-    }
+    if (member !== undefined) return { ...liveOf(cached), membership: { orgId: memberOrg, member } };
   }
-  return readCaller(db, cache, tokenHash, cached, memberOrg, member, nowMs, idleTtlMs);
+  return readCaller(db, cache, tokenHash, cached, memberOrg, member, nowMs, ttl);
 }
 
 /** The part of `resolveCaller` that needs the database: a touch, a membership, or everything. */
@@ -78,11 +78,11 @@ async function readCaller(
   /** The cache's answer for the membership, already asked with the session (undefined: not held). */
   cachedMember: LoadedMember | null | undefined,
   nowMs: number,
-  idleTtlMs: number,
+  ttl: SessionTtl,
 ): Promise<Caller | null> {
   if (cached) {
-    if (touchDue(cached.lastUsedAt, nowMs)) await touch(db, cache, tokenHash, cached.sessionId, idleTtlMs);
-    const session = { sessionId: cached.sessionId, user: cached.user };
+    if (touchDue(cached.lastUsedAt, nowMs)) await touch(db, cache, tokenHash, cached.sessionId, cached.endsAt, ttl);
+    const session = liveOf(cached);
     if (!memberOrg) return session;
     let member = cachedMember;
     if (member === undefined) {
@@ -94,17 +94,17 @@ async function readCaller(
   }
 
   const ticket = cache.ticket();
-  const now = new Date(nowMs).toISOString();
+  const params = liveSessionParams(nowMs, ttl);
   if (!memberOrg) {
-    const [row] = await readSession(db, tokenHash, now);
-    return row ? remember(db, cache, ticket, tokenHash, row, nowMs, idleTtlMs) : null;
+    const [row] = await readSession(db, tokenHash, params);
+    return row ? remember(db, cache, ticket, tokenHash, row, nowMs, ttl) : null;
   }
-  const rows = await sessionAndMemberQuery(db).execute({ tokenHash, now, orgId: memberOrg });
+  const rows = await sessionAndMemberQuery(db).execute({ tokenHash, ...params, orgId: memberOrg });
   const first = rows[0];
   if (!first) return null;
   const member = memberOf(memberOrg, first.userId, rows);
   cache.putMember(ticket, memberOrg, first.userId, member);
-  const session = await remember(db, cache, ticket, tokenHash, first, nowMs, idleTtlMs);
+  const session = await remember(db, cache, ticket, tokenHash, first, nowMs, ttl);
   return { ...session, membership: { orgId: memberOrg, member } };
 }
 
@@ -116,20 +116,35 @@ async function remember(
   tokenHash: string,
   row: SessionRow,
   nowMs: number,
-  idleTtlMs: number,
+  ttl: SessionTtl,
 ): Promise<LiveSession> {
-  const session = { sessionId: row.sessionId, user: toAuthUser({ ...row, id: row.userId }) };
+  const session = {
+    sessionId: row.sessionId,
+    twoFactorVerified: row.twoFactorVerified,
+    user: toAuthUser({ ...row, id: row.userId }),
+  };
   const lastUsedAt = row.lastUsedAt.getTime();
-  cache.putSession(ticket, tokenHash, { ...session, lastUsedAt, expiresAt: row.expiresAt.getTime() });
-  if (touchDue(lastUsedAt, nowMs)) await touch(db, cache, tokenHash, row.sessionId, idleTtlMs);
+  const endsAt = row.createdAt.getTime() + ttl.absoluteMs;
+  const expiresAt = Math.min(row.expiresAt.getTime(), endsAt);
+  cache.putSession(ticket, tokenHash, { ...session, lastUsedAt, expiresAt, endsAt });
+  if (touchDue(lastUsedAt, nowMs)) await touch(db, cache, tokenHash, row.sessionId, endsAt, ttl);
   return session;
 }
+
+/** The request's view of a cached session (without the cache's bookkeeping times). */
+const liveOf = (c: CachedSession): LiveSession => ({
+  sessionId: c.sessionId,
+  twoFactorVerified: c.twoFactorVerified,
+  user: c.user,
+});
 
 const touchDue = (lastUsedAt: number, nowMs: number) => nowMs - lastUsedAt > TOUCH_EVERY_MS;
 
 /** Refreshes the sliding expiry (at most once a minute per instance: the cache keeps the time). */
-async function touch(db: Db, cache: AuthzCache, tokenHash: string, sessionId: string, idleTtlMs: number) {
-  const now = new Date();
-  await touchSession(db, sessionId, now, idleTtlMs);
-  cache.sessionTouched(tokenHash, now.getTime(), now.getTime() + idleTtlMs);
+async function touch(db: Db, cache: AuthzCache, tokenHash: string, sessionId: string, endsAt: number, ttl: SessionTtl) {
+  const now = Date.now();
+  // Sliding, but never past the absolute end.
+  const expiresAt = Math.min(now + ttl.idleMs, endsAt);
+  await touchSession(db, sessionId, new Date(now), new Date(expiresAt));
+  cache.sessionTouched(tokenHash, now, expiresAt);
 }

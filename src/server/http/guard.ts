@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { SESSION_COOKIE } from "../modules/auth/sessions.js";
+import { passedTwoFactor, sessionCookieName, sessionTtlOf } from "../modules/auth/sessions.js";
 import { loadMember, memberActivityDue, touchMemberActivity } from "../modules/members/load-member.js";
 import { describeAccess } from "./access.js";
 import { type Caller, resolveCaller } from "./caller.js";
@@ -23,10 +23,10 @@ export function isApiRoute(url: string): boolean {
   return url.startsWith("/api/");
 }
 
-function sessionToken(request: FastifyRequest): { token: string; viaCookie: boolean } | null {
+function sessionToken(request: FastifyRequest, cookieName: string): { token: string; viaCookie: boolean } | null {
   const header = request.headers.authorization;
   if (header?.startsWith("Bearer ")) return { token: header.slice(7).trim(), viaCookie: false };
-  const cookie = request.cookies[SESSION_COOKIE];
+  const cookie = request.cookies[cookieName];
   return cookie ? { token: cookie, viaCookie: true } : null;
 }
 
@@ -39,6 +39,8 @@ function sessionToken(request: FastifyRequest): { token: string; viaCookie: bool
 export function installGuard(app: FastifyInstance): void {
   const { config, db, authz } = app.ctx;
   const appOrigin = new URL(config.appUrl).origin;
+  const cookieName = sessionCookieName(config.appUrl);
+  const ttl = sessionTtlOf(config);
 
   app.decorateRequest("auth", null);
   app.decorateRequest("member", null);
@@ -58,15 +60,18 @@ export function installGuard(app: FastifyInstance): void {
     const declared = request.routeOptions.config?.access;
     if (!declared) return; // not an API route (404 handler, web app, docs)
 
-    const found = sessionToken(request);
+    const found = sessionToken(request, cookieName);
     if (found) {
       // Route params are parsed before onRequest; validation comes later.
       const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
       // A cache hit answers synchronously: no promise to wait for on the hot path.
-      const resolved = resolveCaller(db, authz.cache, found.token, orgId, config.sessionIdleTtlMs);
+      const resolved = resolveCaller(db, authz.cache, found.token, orgId, ttl);
       const caller = resolved instanceof Promise ? await resolved : resolved;
       if (caller) {
-        request.auth = { user: caller.user, session: { id: caller.sessionId, viaCookie: found.viaCookie } };
+        request.auth = {
+          user: caller.user,
+          session: { id: caller.sessionId, viaCookie: found.viaCookie, twoFactorVerified: caller.twoFactorVerified },
+        };
         if (caller.membership) request.callerMembership = caller.membership;
       }
     }
@@ -106,9 +111,10 @@ export function installGuard(app: FastifyInstance): void {
     if (memberActivityDue(member)) {
       authz.cache.memberActive(orgId, member.userId, await touchMemberActivity(db, member));
     }
+    // The session must have passed 2FA, not merely belong to a user who has it on somewhere.
     if (
       member.requireTwoFactor &&
-      !request.auth.user.twoFactorEnabled &&
+      !passedTwoFactor(request.auth) &&
       !TWO_FACTOR_EXEMPT.has(`${request.method} ${request.routeOptions.url}`)
     ) {
       throw forbidden(

@@ -16,6 +16,14 @@ export interface AuthSession {
   id: string;
   /** True when the session came from the cookie (CSRF rules apply), false for Bearer. */
   viaCookie: boolean;
+  /** The session passed the second factor (what an organization's "require 2FA" rule asks). */
+  twoFactorVerified: boolean;
+}
+
+/** A signed-in caller: the user and the session the request came with. */
+export interface SignedIn {
+  user: AuthUser;
+  session: AuthSession;
 }
 
 export interface OrgMember {
@@ -41,12 +49,12 @@ export interface Actor {
 
 declare module "fastify" {
   interface FastifyRequest {
-    auth: { user: AuthUser; session: AuthSession } | null;
+    auth: SignedIn | null;
     member: OrgMember | null;
   }
 }
 
-export function requireUser(request: FastifyRequest): { user: AuthUser; session: AuthSession } {
+export function requireUser(request: FastifyRequest): SignedIn {
   if (!request.auth) throw unauthorized();
   return request.auth;
 }

@@ -59,7 +59,7 @@ export const totpCodeSchema = z
 /** A 6-digit authenticator code or one of the recovery codes. */
 export const secondFactorCodeSchema = z.string().trim().min(6, "Enter the code.").max(64);
 
-export const enableTotpBody = z.object({ code: totpCodeSchema });
+export const enableTotpBody = z.object({ password: z.string().min(1, "Required.").max(1024), code: totpCodeSchema });
 export const regenerateRecoveryCodesBody = z.object({ code: secondFactorCodeSchema });
 export const disableTwoFactorBody = z.object({
   password: z.string().min(1, "Required.").max(1024),

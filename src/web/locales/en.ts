@@ -412,7 +412,7 @@ export const en = {
       security_alert: {
         label: "Security alerts",
         description:
-          "A new sign-in, a password change, or two-factor authentication turned on or off. Always sent by email.",
+          "A sign-in from a new device, a password change or reset, two-factor authentication turned on or off, or a recovery code used. Always sent by email.",
       },
       conversation_assigned: { label: "Conversation assigned", description: "A conversation was assigned to you." },
       broadcast_finished: { label: "Broadcast finished", description: "A broadcast you sent finished delivering." },
@@ -434,6 +434,8 @@ export const en = {
     recoveryTitle: "Recovery codes",
     recoveryHelp: "Each code works once if you lose your phone. Store them somewhere safe: they are shown only now.",
     regenerate: "New recovery codes",
+    enableHelp: "Confirm it is you: turning this on signs your account out everywhere else.",
+    enablePassword: "Your account password",
     disable: "Turn off",
     disableTitle: "Turn off two-factor authentication",
     disableHelp: "Confirm with your password and a current code.",

@@ -419,7 +419,7 @@ export const es: Messages = {
       security_alert: {
         label: "Alertas de seguridad",
         description:
-          "Un nuevo inicio de sesión, un cambio de contraseña o la verificación en dos pasos activada o desactivada. Siempre por correo.",
+          "Un inicio de sesión desde un dispositivo nuevo, un cambio o restablecimiento de contraseña, la verificación en dos pasos activada o desactivada, o un código de recuperación usado. Siempre por correo.",
       },
       conversation_assigned: { label: "Conversación asignada", description: "Se te asignó una conversación." },
       broadcast_finished: {
@@ -446,6 +446,8 @@ export const es: Messages = {
     recoveryHelp:
       "Cada código sirve una vez si pierdes el teléfono. Guárdalos en un lugar seguro: solo se muestran ahora.",
     regenerate: "Nuevos códigos de recuperación",
+    enableHelp: "Confirma que eres tú: al activarla se cerrará la sesión de tu cuenta en todos los demás dispositivos.",
+    enablePassword: "La contraseña de tu cuenta",
     disable: "Desactivar",
     disableTitle: "Desactivar la verificación en dos pasos",
     disableHelp: "Confirma con tu contraseña y un código actual.",

@@ -246,6 +246,7 @@ function TwoFactorCard({ user }: { user: User }) {
   const qc = useQueryClient();
   const [setup, setSetup] = useState<TotpSetup | null>(null);
   const [code, setCode] = useState("");
+  const [password, setPassword] = useState("");
   const [codes, setCodes] = useState<string[] | null>(null);
   const [disabling, setDisabling] = useState(false);
   const [disable, setDisable] = useState({ password: "", code: "" });
@@ -255,14 +256,16 @@ function TwoFactorCard({ user }: { user: User }) {
     onSuccess: (s) => {
       setSetup(s);
       setCode("");
+      setPassword("");
       fe.clear();
     },
   });
   const enable = useMutation({
-    mutationFn: (c: string) =>
-      api<{ recoveryCodes?: string[] }>("/me/2fa/totp/enable", { method: "POST", body: { code: c } }),
+    mutationFn: (body: { password: string; code: string }) =>
+      api<{ recoveryCodes?: string[] }>("/me/2fa/totp/enable", { method: "POST", body }),
     onSuccess: (r) => {
       setSetup(null);
+      setPassword("");
       setCodes(r?.recoveryCodes ?? null);
       toast(t("profile.enabled"));
       void qc.invalidateQueries({ queryKey: qk.me });
@@ -404,12 +407,11 @@ function TwoFactorCard({ user }: { user: User }) {
               className="space-y-3"
               onSubmit={(e) => {
                 e.preventDefault();
-                if (!/^\d{6}$/.test(code)) {
-                  fe.setErrors({ code: t("validation.code") });
-                  return;
-                }
-                fe.clear();
-                enable.mutate(code);
+                const errors: Record<string, string> = {};
+                if (!password) errors.password = t("validation.required");
+                if (!/^\d{6}$/.test(code)) errors.code = t("validation.code");
+                fe.setErrors(errors);
+                if (!Object.keys(errors).length) enable.mutate({ password, code });
               }}
             >
               <p className="text-sm text-slate-600">{t("profile.scan")}</p>
@@ -428,6 +430,14 @@ function TwoFactorCard({ user }: { user: User }) {
                 value={code}
                 onChange={(e) => setCode(e.target.value.trim())}
                 error={fe.errors.code}
+              />
+              <p className="text-xs text-slate-500">{t("profile.enableHelp")}</p>
+              <PasswordField
+                kind="current"
+                label={t("profile.enablePassword")}
+                value={password}
+                onChange={(e) => setPassword(e.target.value)}
+                error={fe.errors.password}
               />
               <FormError error={enable.error} fieldErrors={fe.errors} />
               <div className="flex gap-2">

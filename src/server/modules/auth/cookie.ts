@@ -1,22 +1,26 @@
 import type { FastifyReply } from "fastify";
 import type { Config } from "../../config.js";
-import { SESSION_COOKIE } from "./sessions.js";
+import { isHttps, sessionCookieName } from "./sessions.js";
 
+/**
+ * Over https the cookie is `__Host-` prefixed (Secure, Path=/, no Domain: see sessionCookieName).
+ * It may live as long as a session can (the absolute lifetime); the server ends it sooner when idle.
+ */
 export function setSessionCookie(reply: FastifyReply, config: Config, token: string): void {
-  reply.setCookie(SESSION_COOKIE, token, {
+  reply.setCookie(sessionCookieName(config.appUrl), token, {
     httpOnly: true,
     sameSite: "lax",
-    secure: config.appUrl.startsWith("https:"),
+    secure: isHttps(config.appUrl),
     path: "/",
-    maxAge: Math.floor(config.sessionIdleTtlMs / 1000),
+    maxAge: Math.floor(config.sessionAbsoluteTtlMs / 1000),
   });
 }
 
 export function clearSessionCookie(reply: FastifyReply, config: Config): void {
-  reply.clearCookie(SESSION_COOKIE, {
+  reply.clearCookie(sessionCookieName(config.appUrl), {
     path: "/",
     httpOnly: true,
     sameSite: "lax",
-    secure: config.appUrl.startsWith("https:"),
+    secure: isHttps(config.appUrl),
   });
 }

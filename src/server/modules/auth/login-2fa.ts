@@ -8,6 +8,7 @@ import { hashToken } from "../../lib/tokens.js";
 import { knownDeviceOf, rememberDevice } from "./devices.js";
 import { spendRecoveryCode } from "./recovery-codes.js";
 import { toUserDto, type UserDto } from "./schemas.js";
+import { alertIfNewDevice, sendSecurityAlert } from "./security-alerts.js";
 import type { Client } from "./service.js";
 import { createSession, type NewSession } from "./sessions.js";
 import { markLoginSucceeded, reserveLoginAttempt } from "./throttle.js";
@@ -79,6 +80,8 @@ export async function finishTwoFactorLogin(
       twoFactorVerified: true,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
+    await alertIfNewDevice(ctx, tx, user, client);
+    if (method === "recovery_code") await sendSecurityAlert(ctx, tx, user, "recovery_code_used", client);
     await markLoginSucceeded(tx, attemptId);
     const newDevice = deviceId ? null : await rememberDevice(tx, user.id, client.ip);
     return { ok: true as const, user: toUserDto(user), session, deviceToken: newDevice };

@@ -5,6 +5,7 @@ import { toLocale } from "../mail/templates.js";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./link-tokens.js";
 import { hashPassword } from "./passwords.js";
 import { consumeLimit, tryConsumeLimit } from "./rate-limit.js";
+import { sendSecurityAlert } from "./security-alerts.js";
 import { assertPasswordAllowed, type Client } from "./service.js";
 import { revokeAllSessions } from "./sessions.js";
 import { forgiveAccountFailures, HOUR_MS } from "./throttle.js";
@@ -68,5 +69,6 @@ export async function resetPassword(ctx: AppContext, token: string, password: st
     await revokeTokens(tx, row.userId, "password_reset", "login_challenge");
     // The mailbox is proven: strangers' failed sign-ins stop locking the account (audit finding 8).
     await forgiveAccountFailures(tx, row.userId);
+    if (owner) await sendSecurityAlert(ctx, tx, owner, "password_reset", null);
   });
 }

@@ -8,6 +8,7 @@ import { hashToken, newToken } from "../../lib/tokens.js";
 import { knownDeviceOf, rememberDevice } from "./devices.js";
 import { dummyPasswordHash, isCommonPassword, verifyPassword } from "./passwords.js";
 import { toUserDto, type UserDto } from "./schemas.js";
+import { alertIfNewDevice } from "./security-alerts.js";
 import { createSession, type NewSession } from "./sessions.js";
 import { dropLoginAttempt, markLoginSucceeded, reserveLoginAttempt } from "./throttle.js";
 
@@ -72,6 +73,7 @@ export async function login(
       twoFactorVerified: false,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
+    await alertIfNewDevice(ctx, tx, user, client);
     await markLoginSucceeded(tx, attemptId);
     const newDevice = deviceId ? null : await rememberDevice(tx, user.id, client.ip);
     return { user: toUserDto(user), session, deviceToken: newDevice };

@@ -157,7 +157,93 @@ const ownershipTransferred: TemplateFn<{
         ],
       };
 
-export const TEMPLATES = { verifyEmail, passwordReset, signupAttempt, invitation, ownershipTransferred };
+export type SecurityEvent =
+  | "new_sign_in"
+  | "password_changed"
+  | "password_reset"
+  | "two_factor_enabled"
+  | "two_factor_disabled"
+  | "recovery_code_used";
+
+const SECURITY_SUBJECTS: Record<Locale, Record<SecurityEvent, string>> = {
+  en: {
+    new_sign_in: "New sign-in to your Chorus account",
+    password_changed: "Your Chorus password was changed",
+    password_reset: "Your Chorus password was reset",
+    two_factor_enabled: "Two-factor authentication was turned on for your Chorus account",
+    two_factor_disabled: "Two-factor authentication was turned off for your Chorus account",
+    recovery_code_used: "A recovery code was used on your Chorus account",
+  },
+  es: {
+    new_sign_in: "Nuevo inicio de sesión en tu cuenta de Chorus",
+    password_changed: "Se cambió la contraseña de tu cuenta de Chorus",
+    password_reset: "Se restableció la contraseña de tu cuenta de Chorus",
+    two_factor_enabled: "Se activó la verificación en dos pasos en tu cuenta de Chorus",
+    two_factor_disabled: "Se desactivó la verificación en dos pasos en tu cuenta de Chorus",
+    recovery_code_used: "Se usó un código de recuperación en tu cuenta de Chorus",
+  },
+};
+
+/**
+ * One template for every security alert. `browser` and `os` come from a fixed list
+ * (auth/device.ts), never from the raw user agent, which any client may fill with markup or links.
+ */
+const securityAlert: TemplateFn<{
+  firstName: string;
+  event: SecurityEvent;
+  at: string;
+  browser: string | null;
+  os: string | null;
+  ip: string | null;
+  recoveryCodesLeft: number | null;
+  url: string;
+}> = (d, l) => {
+  const es = l === "es";
+  const when = new Date(d.at).toLocaleString(es ? "es-ES" : "en-GB", {
+    dateStyle: "long",
+    timeStyle: "short",
+    timeZone: "UTC",
+  });
+  const device =
+    d.browser || d.os
+      ? `${d.browser ?? (es ? "Navegador desconocido" : "Unknown browser")} ${es ? "en" : "on"} ${d.os ?? (es ? "un sistema desconocido" : "an unknown system")}`
+      : es
+        ? "Navegador desconocido"
+        : "Unknown browser";
+  const details = [
+    `${es ? "Cuándo" : "When"}: ${when} (UTC)`,
+    ...(d.event === "new_sign_in" ? [`${es ? "Dispositivo" : "Device"}: ${device}`] : []),
+    ...(d.ip ? [`${es ? "Dirección IP" : "IP address"}: ${d.ip}`] : []),
+  ];
+  const what: Record<SecurityEvent, string> = es
+    ? {
+        new_sign_in: "Se inició sesión en tu cuenta desde un dispositivo que no habíamos visto.",
+        password_changed: "Se cambió la contraseña de tu cuenta. Se cerraron las demás sesiones.",
+        password_reset:
+          "Se restableció la contraseña de tu cuenta con un enlace enviado por correo. Se cerraron todas las sesiones.",
+        two_factor_enabled: "Se activó la verificación en dos pasos. Se cerraron las demás sesiones.",
+        two_factor_disabled: "Se desactivó la verificación en dos pasos: ahora basta la contraseña para entrar.",
+        recovery_code_used: `Se usó uno de tus códigos de recuperación. Te quedan ${d.recoveryCodesLeft ?? 0}.`,
+      }
+    : {
+        new_sign_in: "Your account was signed in to from a device we had not seen before.",
+        password_changed: "Your account's password was changed. Your other sessions were signed out.",
+        password_reset: "Your account's password was reset with an emailed link. Every session was signed out.",
+        two_factor_enabled: "Two-factor authentication was turned on. Your other sessions were signed out.",
+        two_factor_disabled: "Two-factor authentication was turned off: the password alone now signs in.",
+        recovery_code_used: `One of your recovery codes was used. You have ${d.recoveryCodesLeft ?? 0} left.`,
+      };
+  return {
+    subject: SECURITY_SUBJECTS[l][d.event],
+    paragraphs: [es ? `Hola ${u(d.firstName)}:` : `Hi ${u(d.firstName)},`, what[d.event], ...details],
+    action: { label: es ? "Revisar la seguridad de tu cuenta" : "Review your account security", url: d.url },
+    footer: es
+      ? "Si fuiste tú, no tienes que hacer nada. Si no, cambia tu contraseña y cierra las sesiones que no reconozcas."
+      : "If this was you, there is nothing to do. If not, change your password and sign out the sessions you do not recognise.",
+  };
+};
+
+export const TEMPLATES = { verifyEmail, passwordReset, signupAttempt, invitation, ownershipTransferred, securityAlert };
 export type TemplateName = keyof typeof TEMPLATES;
 export type TemplateData<N extends TemplateName> = Parameters<(typeof TEMPLATES)[N]>[0];
 

@@ -5,6 +5,7 @@ import { badRequest, notFound } from "../../http/problem.js";
 import { revokeTokens } from "../auth/link-tokens.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
 import { beginReauth } from "../auth/reauth.js";
+import { sendSecurityAlert } from "../auth/security-alerts.js";
 import { assertPasswordAllowed } from "../auth/service.js";
 import { revokeAllSessions } from "../auth/sessions.js";
 
@@ -41,6 +42,7 @@ export async function changePassword(
     const otherSessionsRevoked = await revokeAllSessions(tx, user.id, auth.sessionId);
     // Links and challenges issued under the old password die with it.
     await revokeTokens(tx, user.id, "password_reset", "login_challenge");
+    await sendSecurityAlert(ctx, tx, user, "password_changed", null);
     return { otherSessionsRevoked };
   });
 }

@@ -30,14 +30,16 @@ export const twoFactorRoutes: FastifyPluginAsyncZod = async (app) => {
       config: signedIn,
       schema: {
         tags: ["me"],
-        summary: "Turn two-factor on with a first code; answers the 10 recovery codes (shown once)",
+        summary: "Turn two-factor on with the password and a first code; answers the 10 recovery codes (shown once)",
+        description:
+          "Every other session of the account is signed out; this one stays and counts as having passed two-factor.",
         body: enableTotpBody,
         response: { 200: recoveryCodesSchema, ...meErrors },
       },
     },
     async (request) => {
       const { user, session } = requireUser(request);
-      return enableTotp(ctx, { userId: user.id, sessionId: session.id }, request.body.code);
+      return enableTotp(ctx, { userId: user.id, sessionId: session.id }, request.body);
     },
   );
 

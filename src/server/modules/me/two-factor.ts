@@ -5,6 +5,8 @@ import { badRequest, conflict, notFound } from "../../http/problem.js";
 import { beginReauth } from "../auth/reauth.js";
 import { deleteRecoveryCodes, replaceRecoveryCodes } from "../auth/recovery-codes.js";
 import { spendSecondFactor } from "../auth/second-factor.js";
+import { sendSecurityAlert } from "../auth/security-alerts.js";
+import { revokeAllSessions } from "../auth/sessions.js";
 import { newTotpSecret, spendTotpCode, totpEnrollment } from "../auth/totp.js";
 import { assertPassword } from "./password.js";
 
@@ -35,32 +37,52 @@ export async function setupTotp(ctx: AppContext, userId: string) {
   return totpEnrollment(secret, user.email);
 }
 
-export async function enableTotp(ctx: AppContext, auth: { userId: string; sessionId: string }, code: string) {
+/**
+ * Turns 2FA on. Re-authenticates with the password first (a stolen session must not bind its
+ * own authenticator), then the first code. Every other session of the account ends: they did
+ * not pass the second factor. This one stays, marked as having passed it.
+ */
+export async function enableTotp(
+  ctx: AppContext,
+  auth: { userId: string; sessionId: string },
+  body: { password: string; code: string },
+) {
   const user = await loadUser(ctx, auth.userId);
   if (user.totpEnabledAt) throw alreadyEnabled();
   if (!user.totpSecret) throw conflict("two_factor_setup_required", "Start the setup first to get a secret.");
+  // Checks the re-authentication limit, and counts a wrong password against it.
+  await assertPassword(ctx, user.id, body.password, "password");
   const attempt = await beginReauth(ctx.db, user.id);
-  if (!(await spendTotpCode(ctx.db, user, code))) throw invalidCode();
+  if (!(await spendTotpCode(ctx.db, user, body.code))) throw invalidCode();
   await attempt.passed();
   return ctx.db.transaction(async (tx) => {
     await tx.update(users).set({ totpEnabledAt: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, user.id));
-    // This session has just proved the second factor.
     await tx.update(sessions).set({ twoFactorVerified: true }).where(eq(sessions.id, auth.sessionId));
+    await revokeAllSessions(tx, user.id, auth.sessionId);
+    await sendSecurityAlert(ctx, tx, user, "two_factor_enabled", null);
     return { recoveryCodes: await replaceRecoveryCodes(tx, user.id) };
   });
 }
 
-/** Spends a code (authenticator or recovery) of a user with 2FA on, counting failures. */
-async function assertSecondFactor(ctx: AppContext, userId: string, code: string): Promise<void> {
-  const attempt = await beginReauth(ctx.db, userId);
-  if (!(await spendSecondFactor(ctx.db, userId, code))) throw invalidCode();
+/**
+ * Spends a code (authenticator or recovery) of a user with 2FA on, counting failures. A spent
+ * recovery code and its alert commit together.
+ */
+async function assertSecondFactor(ctx: AppContext, user: typeof users.$inferSelect, code: string): Promise<void> {
+  const attempt = await beginReauth(ctx.db, user.id);
+  const method = await ctx.db.transaction(async (tx) => {
+    const spent = await spendSecondFactor(tx, user.id, code);
+    if (spent === "recovery_code") await sendSecurityAlert(ctx, tx, user, "recovery_code_used", null);
+    return spent;
+  });
+  if (!method) throw invalidCode();
   await attempt.passed();
 }
 
 export async function regenerateRecoveryCodes(ctx: AppContext, userId: string, code: string) {
   const user = await loadUser(ctx, userId);
   if (!user.totpEnabledAt) throw notEnabled();
-  await assertSecondFactor(ctx, userId, code);
+  await assertSecondFactor(ctx, user, code);
   return { recoveryCodes: await ctx.db.transaction((tx) => replaceRecoveryCodes(tx, userId)) };
 }
 
@@ -68,12 +90,13 @@ export async function disableTwoFactor(ctx: AppContext, userId: string, body: { 
   const user = await loadUser(ctx, userId);
   if (!user.totpEnabledAt) throw notEnabled();
   await assertPassword(ctx, userId, body.password, "password");
-  await assertSecondFactor(ctx, userId, body.code);
+  await assertSecondFactor(ctx, user, body.code);
   await ctx.db.transaction(async (tx) => {
     await tx
       .update(users)
       .set({ totpSecret: null, totpEnabledAt: null, totpLastStep: null, updatedAt: sql`now()` })
       .where(eq(users.id, userId));
     await deleteRecoveryCodes(tx, userId);
+    await sendSecurityAlert(ctx, tx, user, "two_factor_disabled", null);
   });
 }

@@ -1,10 +1,11 @@
 import { eq } from "drizzle-orm";
-import type { DbOrTx } from "../../db/client.js";
+import type { AppContext } from "../../context.js";
 import { users } from "../../db/schema/index.js";
 import { forbidden, unauthorized } from "../../http/problem.js";
 import { verifyPassword } from "../auth/passwords.js";
 import { beginReauth } from "../auth/reauth.js";
 import { spendSecondFactor } from "../auth/second-factor.js";
+import { sendSecurityAlert } from "../auth/security-alerts.js";
 
 /**
  * Re-authentication before an irreversible owner action (delete the organization, transfer
@@ -13,14 +14,22 @@ import { spendSecondFactor } from "../auth/second-factor.js";
  * A wrong answer is 403, not 401: the session itself is still valid.
  */
 export async function reauthenticate(
-  db: DbOrTx,
+  ctx: AppContext,
   userId: string,
   input: { password: string; code?: string | undefined },
 ): Promise<void> {
+  const { db } = ctx;
   // Counted before the checks; given back below only when every asked-for check passed.
   const attempt = await beginReauth(db, userId);
   const [user] = await db
-    .select({ passwordHash: users.passwordHash, totpEnabledAt: users.totpEnabledAt })
+    .select({
+      id: users.id,
+      email: users.email,
+      firstName: users.firstName,
+      language: users.language,
+      passwordHash: users.passwordHash,
+      totpEnabledAt: users.totpEnabledAt,
+    })
     .from(users)
     .where(eq(users.id, userId))
     .limit(1);
@@ -34,7 +43,14 @@ export async function reauthenticate(
     await attempt.passed();
     throw forbidden("two_factor_code_required", "Enter the code from your authenticator app (or a recovery code).");
   }
-  if (!(await spendSecondFactor(db, userId, input.code))) {
+  const code = input.code;
+  // A spent recovery code and its alert commit together.
+  const method = await db.transaction(async (tx) => {
+    const spent = await spendSecondFactor(tx, userId, code);
+    if (spent === "recovery_code") await sendSecurityAlert(ctx, tx, user, "recovery_code_used", null);
+    return spent;
+  });
+  if (!method) {
     throw forbidden("invalid_two_factor_code", "The two-factor code is not valid.");
   }
   await attempt.passed();

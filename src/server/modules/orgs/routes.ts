@@ -93,8 +93,7 @@ export const orgsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: orgSchema, ...writeErrors },
       },
     },
-    async (request) =>
-      updateOrg(ctx, requireMember(request), requireUser(request).user, actorOf(request), request.body),
+    async (request) => updateOrg(ctx, requireMember(request), requireUser(request), actorOf(request), request.body),
   );
 
   app.delete(
@@ -132,7 +131,7 @@ export const orgsRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: orgMeSchema, ...readErrors },
       },
     },
-    async (request) => orgMe(ctx, requireMember(request), requireUser(request).user),
+    async (request) => orgMe(ctx, requireMember(request), requireUser(request)),
   );
 
   app.post(

@@ -7,8 +7,9 @@ import type { DbOrTx } from "../../db/client.js";
 import { memberRoles, memberships, organizations, users } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
 import { forbidden, notFound } from "../../http/problem.js";
-import type { Actor, AuthUser, OrgMember } from "../../http/request-context.js";
+import type { Actor, AuthUser, OrgMember, SignedIn } from "../../http/request-context.js";
 import { asCreated, diff, recordActivity } from "../activity/record.js";
+import { passedTwoFactor } from "../auth/sessions.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
 import { findRoles, seedSystemRoles } from "../roles/repo.js";
@@ -74,8 +75,9 @@ export async function getOrgDetail(ctx: AppContext, orgId: string) {
   return { ...orgDto(org), memberCount: seats.members, pendingInvitationCount: seats.pending };
 }
 
-export async function updateOrg(ctx: AppContext, member: OrgMember, user: AuthUser, by: Actor, input: UpdateOrgInput) {
-  assertTwoFactorPolicyKeepsAuthorIn(input.requireTwoFactor, user.twoFactorEnabled);
+export async function updateOrg(ctx: AppContext, member: OrgMember, auth: SignedIn, by: Actor, input: UpdateOrgInput) {
+  // The author's session must pass the rule it turns on, or its next request is refused.
+  assertTwoFactorPolicyKeepsAuthorIn(input.requireTwoFactor, passedTwoFactor(auth));
   return ctx.db.transaction(async (tx) => {
     const org = await getOrg(tx, member.orgId, true);
     if (!org) throw orgNotFound();
@@ -111,7 +113,7 @@ export async function deleteOrg(
   member: OrgMember,
   input: { password: string; code?: string | undefined },
 ): Promise<void> {
-  await reauthenticate(ctx.db, member.userId, input);
+  await reauthenticate(ctx, member.userId, input);
   const removed = await ctx.db.transaction(async (tx) => {
     // Locks the organization: invitations and joins wait, then find it gone.
     const org = await getOrg(tx, member.orgId, true);
@@ -134,7 +136,7 @@ export async function deleteOrg(
   }
 }
 
-export async function orgMe(ctx: AppContext, member: OrgMember, user: AuthUser) {
+export async function orgMe(ctx: AppContext, member: OrgMember, auth: SignedIn) {
   const org = await getOrg(ctx.db, member.orgId);
   if (!org) throw orgNotFound();
   const [row] = await ctx.db
@@ -157,7 +159,7 @@ export async function orgMe(ctx: AppContext, member: OrgMember, user: AuthUser) 
       .sort((a, b) => a.id.localeCompare(b.id)),
     permissions,
     joinedAt: (row?.joinedAt ?? new Date()).toISOString(),
-    twoFactorBlocked: org.requireTwoFactor && !user.twoFactorEnabled,
+    twoFactorBlocked: org.requireTwoFactor && !passedTwoFactor(auth),
   };
 }
 
@@ -203,7 +205,7 @@ export async function leaveOrg(ctx: AppContext, member: OrgMember, by: Actor): P
  */
 export async function transferOwnership(ctx: AppContext, member: OrgMember, by: Actor, input: TransferOwnershipInput) {
   assertTransferTarget(member.memberId, input.memberId);
-  await reauthenticate(ctx.db, member.userId, input);
+  await reauthenticate(ctx, member.userId, input);
   return ctx.db.transaction(async (tx) => {
     const org = await getOrg(tx, member.orgId);
     if (!org) throw orgNotFound();
