@@ -3,7 +3,7 @@ import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
 import type { Logger } from "pino";
 import { type Authz, startAuthz } from "./authz/start.js";
 import type { Config } from "./config.js";
@@ -12,6 +12,7 @@ import type { Database } from "./db/client.js";
 import { access } from "./http/access.js";
 import { devTool } from "./http/dev-tools.js";
 import { installGuard, installWriteBarrier } from "./http/guard.js";
+import { OPENAPI_TAGS, openapiTransform, openapiTransformObject, SECURITY_SCHEMES } from "./http/openapi.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
 import { activityRoutes } from "./modules/activity/routes.js";
@@ -97,14 +98,18 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
         description:
           "Team management and role-based access control for WhatsApp Business API workspaces. Errors are RFC 9457 problem+json with a stable `code`.",
       },
+      tags: [...OPENAPI_TAGS],
       components: {
         securitySchemes: {
-          session: { type: "apiKey", in: "cookie", name: sessionCookieName(config.appUrl) },
-          bearer: { type: "http", scheme: "bearer" },
+          ...SECURITY_SCHEMES,
+          session: { ...SECURITY_SCHEMES.session, name: sessionCookieName(config.appUrl) },
         },
       },
     },
-    transform: jsonSchemaTransform,
+    // Per operation: operationId, security and problem answers from the route's declarations
+    // (src/server/http/openapi.ts); per document: the named Zod schemas as components.
+    transform: openapiTransform,
+    transformObject: openapiTransformObject,
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/docs", staticCSP: true });
 

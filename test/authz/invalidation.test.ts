@@ -139,7 +139,7 @@ describe("a change through instance A is in force on B's next request, though B 
     });
     expect(invite.statusCode).toBe(201);
     const token = await latestInviteToken(a, outsider.email);
-    expect((await on(a, outsider).post(`/api/v1/invitations/${token}/accept`, {})).statusCode).toBe(200);
+    expect((await on(a, outsider).post("/api/v1/invitations/accept", { token })).statusCode).toBe(200);
     expect((await on(b, outsider).get(`/api/v1/orgs/${orgId}/me`)).statusCode).toBe(200);
   });
 });

@@ -27,10 +27,10 @@ afterAll(async () => {
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 
-const preview = (token: string) => t.client().get(`/api/v1/invitations/${token}`);
+const preview = (token: string) => t.client().post("/api/v1/invitations/preview", { token });
 const accept = (client = t.client(), token: string, body: Record<string, unknown> = {}) =>
-  client.post(`/api/v1/invitations/${token}/accept`, body);
-const decline = (token: string) => t.client().post(`/api/v1/invitations/${token}/decline`);
+  client.post("/api/v1/invitations/accept", { ...body, token });
+const decline = (token: string) => t.client().post("/api/v1/invitations/decline", { token });
 
 /** An organization, its owner, and one pending invitation (with the token from its email). */
 async function invited(roleIds: string[] = ["operator"], orgName = "Acme") {

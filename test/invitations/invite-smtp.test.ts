@@ -25,9 +25,9 @@ describe("invitation over real SMTP", () => {
     expect(mail.html).toContain(`/invite/${token}`);
 
     const browser = env.t.client();
-    const seen = await browser.get(`/api/v1/invitations/${token}`);
+    const seen = await browser.post("/api/v1/invitations/preview", { token });
     expect(seen.json()).toMatchObject({ email, organization: { name: "Wire Co" }, accountExists: false });
-    const joined = await browser.post(`/api/v1/invitations/${token}/accept`, { password: STRONG_PASSWORD });
+    const joined = await browser.post("/api/v1/invitations/accept", { token, password: STRONG_PASSWORD });
     expect(joined.statusCode, joined.body).toBe(200);
     expect(joined.json()).toMatchObject({ orgId, accountCreated: true });
 

@@ -19,6 +19,7 @@ export const login2faBody = z
     challengeToken: z.string().min(1).max(200),
     code: z
       .string()
+      .max(6, "Enter the 6-digit code.")
       .regex(/^\d{6}$/, "Enter the 6-digit code.")
       .optional(),
     recoveryCode: z.string().min(6).max(64).optional(),

@@ -54,6 +54,7 @@ export const changePasswordBody = z.object({
 export const totpCodeSchema = z
   .string()
   .trim()
+  .max(6, "Enter the 6-digit code from your authenticator app.")
   .regex(/^\d{6}$/, "Enter the 6-digit code from your authenticator app.");
 
 /** A 6-digit authenticator code or one of the recovery codes. */

@@ -65,7 +65,7 @@ export function InvitePage() {
     queryKey: ["invitation", token],
     queryFn: async (): Promise<Preview> => {
       try {
-        const p = await api<InvitationPreview>(`/invitations/${encodeURIComponent(token)}`);
+        const p = await api<InvitationPreview>("/invitations/preview", { method: "POST", body: { token } });
         return { ...p, state: stateOf(p) };
       } catch (e) {
         if (e instanceof ApiError && e.status === 410) {
@@ -98,7 +98,7 @@ export function InvitePage() {
 
   const accept = useMutation({
     mutationFn: (body?: z.output<typeof createBody>) =>
-      api(`/invitations/${encodeURIComponent(token)}/accept`, { method: "POST", body: body ?? {} }),
+      api("/invitations/accept", { method: "POST", body: { ...body, token } }),
     onSuccess: joined,
     onError: (e) => {
       if (form.fromServer(e)) return;
@@ -107,7 +107,7 @@ export function InvitePage() {
     },
   });
   const decline = useMutation({
-    mutationFn: () => api(`/invitations/${encodeURIComponent(token)}/decline`, { method: "POST", body: {} }),
+    mutationFn: () => api("/invitations/decline", { method: "POST", body: { token } }),
   });
 
   if (preview.isPending || me.isPending)

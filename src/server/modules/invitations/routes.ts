@@ -16,7 +16,7 @@ import {
   invitationParams,
   invitationSchema,
   previewSchema,
-  tokenParams,
+  tokenBody,
 } from "./schemas.js";
 import { inviteBulk, inviteCsv, inviteOne, resendInvitation, revokeInvitation } from "./service.js";
 
@@ -103,50 +103,45 @@ export const invitationsRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => revokeInvitation(ctx, requireMember(request), actorOf(request), request.params.id),
   );
 
-  app.get(
-    "/invitations/:token",
+  // The token of the emailed link goes in the body, not the path: a URL lands in access logs,
+  // proxies, browser history and Referer headers (docs/decisions.md, "OpenAPI document").
+  app.post(
+    "/invitations/preview",
     {
       config: { access: access.public() },
       schema: {
         tags: ["invitations"],
-        summary: "Preview an invitation from its link (no sign-in needed)",
+        summary: "Preview an invitation from its link's token (no sign-in needed)",
         description:
           "A pending invitation: organization, inviter, invited email and names, roles, expiry. A closed one: 410 " +
           "`invitation_expired` / `_revoked` / `_accepted` / `_declined` with `state` and nothing else. An unknown " +
-          "token, or one replaced by a resend: 404 `invitation_not_found`.",
-        params: tokenParams,
+          "token, or one replaced by a resend: 404 `invitation_not_found`. Changes nothing.",
+        body: tokenBody,
         response: { 200: previewSchema, 400: problemSchema, 404: problemSchema, 410: problemSchema },
       },
     },
-    async (request) => previewInvitation(ctx, request.params.token),
+    async (request) => previewInvitation(ctx, request.body.token),
   );
 
   app.post(
-    "/invitations/:token/accept",
+    "/invitations/accept",
     {
       config: { access: access.public() },
       schema: {
         tags: ["invitations"],
         summary: "Accept: join with the invited roles (signed in, or creating the account on the spot)",
         description:
-          "Signed in with the invited email: send `{}`. No account for that email: send `{password, firstName?, " +
-          "lastName?}`; the account is created with its email verified and signed in (session cookie). 403 " +
-          "`invitation_email_mismatch`, 401 `sign_in_required` (an account exists), 400 `password_required`, " +
+          "Signed in with the invited email: send `{token}`. No account for that email: send `{token, password, " +
+          "firstName?, lastName?}`; the account is created with its email verified and signed in (session cookie). " +
+          "403 `invitation_email_mismatch`, 401 `sign_in_required` (an account exists), 400 `password_required`, " +
           "410 `invitation_expired` / `_revoked` / `_accepted` / `_declined` with `state`.",
-        params: tokenParams,
-        body: acceptInvitationBody.optional(),
+        body: acceptInvitationBody.extend(tokenBody.shape),
         response: { 200: acceptResultSchema, ...writeErrors },
       },
     },
     async (request, reply) => {
-      const result = await acceptInvitation(
-        ctx,
-        request.params.token,
-        request.auth,
-        request.body ?? {},
-        clientOf(request),
-        actorOf(request),
-      );
+      const { token, ...body } = request.body;
+      const result = await acceptInvitation(ctx, token, request.auth, body, clientOf(request), actorOf(request));
       if (result.session) setSessionCookie(reply, ctx.config, result.session.token);
       const { session: _session, ...dto } = result;
       return dto;
@@ -154,18 +149,18 @@ export const invitationsRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 
   app.post(
-    "/invitations/:token/decline",
+    "/invitations/decline",
     {
       config: { access: access.public() },
       schema: {
         tags: ["invitations"],
         summary: "Decline an invitation",
-        params: tokenParams,
+        body: tokenBody,
         response: { 204: z.null(), ...writeErrors },
       },
     },
     async (request, reply) => {
-      await declineInvitation(ctx, request.params.token, actorOf(request));
+      await declineInvitation(ctx, request.body.token, actorOf(request));
       return reply.code(204).send(null);
     },
   );

@@ -4,7 +4,8 @@ import { uuidSchema } from "../../../shared/schemas/common.js";
 import { INVITATION_STATES } from "../../../shared/schemas/invitations.js";
 
 export const invitationParams = z.object({ orgId: uuidSchema, id: uuidSchema });
-export const tokenParams = z.object({ token: linkTokenSchema });
+/** The invitation link's token travels in the body, never in the URL (logs, history, Referer). */
+export const tokenBody = z.object({ token: linkTokenSchema });
 
 export const invitationSchema = z
   .object({
