@@ -14,7 +14,12 @@ import { emitMemberRemoved } from "../members/events.js";
 import { findRoles, seedSystemRoles } from "../roles/repo.js";
 import { reauthenticate } from "./reauth.js";
 import { getOrg, orgsOfUser, roleIdsOfUserByOrg, seatsUsed } from "./repo.js";
-import { assertCanLeave, assertTransferTarget, assertTwoFactorPolicyKeepsAuthorIn } from "./rules.js";
+import {
+  assertCanLeave,
+  assertMayChangeFields,
+  assertTransferTarget,
+  assertTwoFactorPolicyKeepsAuthorIn,
+} from "./rules.js";
 import { orgDto } from "./schemas.js";
 
 const orgNotFound = () => notFound("organization", "org_not_found");
@@ -91,6 +96,8 @@ export async function updateOrg(ctx: AppContext, member: OrgMember, user: AuthUs
       input,
     );
     if (!changes) return orgDto(org); // nothing changes: no write, no record
+    // Only fields that change need their permission: a form sending the limit as it is passes.
+    assertMayChangeFields(member, Object.keys(changes));
     const [updated] = await tx
       .update(organizations)
       .set({ ...input, updatedAt: sql`now()` })
