@@ -240,6 +240,9 @@ export async function resendInvitation(ctx: AppContext, actor: OrgMember, by: Ac
         tokenHash: hashToken(token),
         expiresAt: new Date(Date.now() + ctx.config.inviteTtlMs),
         sendCount: sql`${invitations.sendCount} + 1`,
+        // The resender, who may grant the roles (checked above), vouches for it from now on (accept re-checks the inviter).
+        invitedByUserId: actor.userId,
+        invitedByName: by.name,
         lastSentAt: sql`now()`,
         updatedAt: sql`now()`,
       })

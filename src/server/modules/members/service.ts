@@ -7,6 +7,7 @@ import { memberRoles, memberships } from "../../db/schema/index.js";
 import { notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { recordActivity } from "../activity/record.js";
+import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { findRoles, roleIdsOfMember } from "../roles/repo.js";
 import { assertNoEscalation, resolveGrantableRoles } from "../roles/rules.js";
 import { emitMemberRemoved } from "./events.js";
@@ -110,6 +111,7 @@ export async function removeMember(ctx: AppContext, actor: OrgMember, by: Actor,
     // Access ends with the commit: the trigger retires every instance's cached membership, and
     // this request is answered only after they all have (the write barrier).
     await tx.delete(memberships).where(and(eq(memberships.orgId, actor.orgId), eq(memberships.id, memberId)));
+    await revokeInvitationsSentBy(tx, by, actor.orgId, target.userId, "inviter_removed");
     await recordActivity(tx, by, {
       orgId: actor.orgId,
       action: "member.removed",

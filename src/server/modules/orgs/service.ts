@@ -9,6 +9,7 @@ import { decodeCursor, encodeCursor } from "../../http/cursor.js";
 import { forbidden, notFound } from "../../http/problem.js";
 import type { Actor, AuthUser, OrgMember } from "../../http/request-context.js";
 import { asCreated, diff, recordActivity } from "../activity/record.js";
+import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
 import { findRoles, seedSystemRoles } from "../roles/repo.js";
@@ -190,6 +191,7 @@ export async function leaveOrg(ctx: AppContext, member: OrgMember, by: Actor): P
       .from(memberRoles)
       .where(and(eq(memberRoles.orgId, member.orgId), eq(memberRoles.memberId, member.memberId)));
     await tx.delete(memberships).where(and(eq(memberships.orgId, member.orgId), eq(memberships.id, member.memberId)));
+    await revokeInvitationsSentBy(tx, by, member.orgId, row.userId, "inviter_left");
     await recordActivity(tx, by, {
       orgId: member.orgId,
       action: "member.left",
