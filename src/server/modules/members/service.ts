@@ -1,5 +1,4 @@
 import { and, eq } from "drizzle-orm";
-import { effectivePermissions } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
@@ -8,8 +7,8 @@ import { notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { recordActivity } from "../activity/record.js";
 import { revokeInvitationsSentBy } from "../invitations/inviter.js";
-import { findRoles, roleIdsOfMember } from "../roles/repo.js";
-import { assertNoEscalation, resolveGrantableRoles } from "../roles/rules.js";
+import { roleIdsOfMember } from "../roles/repo.js";
+import { assertOutranksHolders, resolveGrantableRoles } from "../roles/rules.js";
 import { emitMemberRemoved } from "./events.js";
 import { getMember } from "./list.js";
 import { assertNotOwner, assertNotOwnRoles, assertNotSelf, sameRoleSet } from "./rules.js";
@@ -34,14 +33,7 @@ async function lockTarget(tx: DbOrTx, orgId: string, memberId: string) {
  * remove) an Administrator. The owner and Administrators hold everything grantable, so pass.
  */
 async function assertOutranks(tx: DbOrTx, actor: OrgMember, orgId: string, targetRoleIds: string[]) {
-  const held = await findRoles(tx, orgId, targetRoleIds);
-  assertNoEscalation(
-    actor,
-    effectivePermissions(
-      false,
-      held.map((r) => r.permissions),
-    ),
-  );
+  await assertOutranksHolders(tx, { orgId, permissions: actor.permissions }, targetRoleIds);
 }
 
 export async function updateMember(
