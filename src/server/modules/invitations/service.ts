@@ -17,7 +17,7 @@ import { listRoles } from "../roles/repo.js";
 import { resolveGrantableRoles } from "../roles/rules.js";
 import { parseInvitationCsv } from "./csv.js";
 import { getInvitation, type InvitationRow, invitationDto, retireExpiredPending } from "./repo.js";
-import { assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
+import { alreadyMember, assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
 import type { BulkResult, InvitationDto } from "./schemas.js";
 
 const invitationNotFound = () => notFound("invitation", "invitation_not_found");
@@ -82,11 +82,7 @@ export async function inviteOne(
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.orgId, actor.orgId), eq(users.email, input.email)))
       .limit(1);
-    if (member) {
-      throw conflict("already_member", `${input.email} is already a member of this organization.`, {
-        memberId: member.id,
-      });
-    }
+    if (member) throw alreadyMember(actor, input.email, member.id);
     await retireExpiredPending(tx, actor.orgId, input.email);
     const [pending] = await tx
       .select({ id: invitations.id })
