@@ -62,6 +62,10 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
 
+  // The API speaks JSON (and the CSV import, text/csv, in its own route). Fastify also parses
+  // text/plain by default: a type a browser sends cross-site without a CORS preflight, so a
+  // cross-site form could reach a handler. Without the parser it is 415 `unsupported_media_type`.
+  app.removeContentTypeParser("text/plain");
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);

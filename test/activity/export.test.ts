@@ -1,7 +1,8 @@
 import { and, eq } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activity } from "../../src/server/db/schema/index.js";
-import { CSV_COLUMNS, csvCell } from "../../src/server/modules/activity/export.js";
+import { csvCell } from "../../src/server/lib/csv-cell.js";
+import { CSV_COLUMNS } from "../../src/server/modules/activity/export.js";
 import {
   addMember,
   clientAs,

@@ -14,14 +14,33 @@ export const hasNul = (s: string) => s.includes("\u0000");
 /** NUL cannot be stored in PostgreSQL text; the other control characters break lists and email subjects. */
 export const hasControlChar = (s: string) => [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 
-/** A one-line label (a person's or a role's name): trimmed, no control characters. */
+/**
+ * Bidirectional embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069): in a
+ * name shown to others they reorder what follows ("Eve\u202Egnp.exe" reads "Eveexe.png"), so a
+ * label can pass for another. Right-to-left scripts need none of them; the marks U+200E/U+200F stay.
+ */
+const BIDI_CONTROL = /[\u202A-\u202E\u2066-\u2069]/;
+export const hasBidiControl = (s: string) => BIDI_CONTROL.test(s);
+
+/**
+ * A one-line label shown to others (an organization's, a person's or a role's name): trimmed,
+ * no control characters, no bidirectional overrides.
+ */
 export const singleLineSchema = (max: number) =>
   z
     .string()
     .trim()
     .min(1, "Required.")
     .max(max)
-    .refine((s) => !hasControlChar(s), "Remove the control characters.");
+    // `params.i18n` names the web app's translation of the message (src/web/lib/forms.ts).
+    .refine((s) => !hasControlChar(s), {
+      message: "Remove the control characters.",
+      params: { i18n: "validation.controlChars" },
+    })
+    .refine((s) => !hasBidiControl(s), {
+      message: "Remove the text-direction control characters.",
+      params: { i18n: "validation.bidiChars" },
+    });
 
 /** Free text that may span lines (a description): trimmed, no NUL. */
 export const multiLineSchema = (max: number) =>

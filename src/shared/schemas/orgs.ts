@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { languageSchema, uuidSchema } from "./common.js";
+import { languageSchema, singleLineSchema, uuidSchema } from "./common.js";
 
-export const orgNameSchema = z.string().trim().min(1, "Required.").max(100);
+/** Shown to every member and in invitation emails: one line, like people's and roles' names. */
+export const orgNameSchema = singleLineSchema(100);
 
 /** IANA time zone names (`Europe/Madrid`, `UTC`), checked against the runtime's tz database. */
 export const timezoneSchema = z

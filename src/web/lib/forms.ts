@@ -21,6 +21,10 @@ function translateIssue(issue: z.core.$ZodIssue): string {
       if (issue.format === "regex") return issue.message;
       if (issue.format === "url") return t("validation.url");
       return issue.message;
+    case "custom": {
+      const key = (issue.params as { i18n?: unknown } | undefined)?.i18n;
+      return typeof key === "string" ? t(key) : issue.message;
+    }
     default:
       return issue.message;
   }

@@ -41,6 +41,8 @@ export const en = {
     code: "Enter the 6-digit code.",
     mismatch: "The passwords do not match.",
     url: "Enter a full URL starting with https://",
+    controlChars: "Remove the control characters (line breaks, tabs).",
+    bidiChars: "Remove the text-direction control characters.",
   },
   nav: {
     overview: "Overview",

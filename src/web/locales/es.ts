@@ -43,6 +43,8 @@ export const es: Messages = {
     code: "Introduce el código de 6 dígitos.",
     mismatch: "Las contraseñas no coinciden.",
     url: "Introduce una URL completa que empiece por https://",
+    controlChars: "Quita los caracteres de control (saltos de línea, tabuladores).",
+    bidiChars: "Quita los caracteres de control de la dirección del texto.",
   },
   nav: {
     overview: "Resumen",

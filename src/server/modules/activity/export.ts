@@ -1,5 +1,6 @@
 import { Readable } from "node:stream";
 import type { DbOrTx } from "../../db/client.js";
+import { csvCell } from "../../lib/csv-cell.js";
 import type { ExportRow } from "./query.js";
 import { activityBatches } from "./query.js";
 import type { ActivityFilters } from "./schemas.js";
@@ -21,19 +22,6 @@ export const CSV_COLUMNS = [
 ] as const;
 
 const CHUNK_CHARS = 32 * 1024;
-const NEEDS_QUOTES = /[",\r\n]/;
-/** Cells a spreadsheet would run as a formula (OWASP "CSV injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/;
-
-/**
- * One CSV cell (RFC 4180): quoted when it holds a quote, comma or line break, quotes
- * doubled. A cell starting like a formula gets a leading `'` so spreadsheets show it as text.
- */
-export function csvCell(value: string | null | undefined): string {
-  if (value === null || value === undefined || value === "") return "";
-  const safe = FORMULA_START.test(value) ? `'${value}` : value;
-  return NEEDS_QUOTES.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
 
 export function csvRow(r: ExportRow): string {
   return [

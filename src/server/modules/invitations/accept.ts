@@ -12,6 +12,7 @@ import { assertPasswordAllowed, type Client } from "../auth/service.js";
 import { createSession, type NewSession } from "../auth/sessions.js";
 import { recordLoginAttempt } from "../auth/throttle.js";
 import { findRoles } from "../roles/repo.js";
+import { assertInviterMayGrant, lockInviter } from "./inviter.js";
 import { findByTokenHash, type InvitationRow } from "./repo.js";
 import { assertOpen, sortRoles, stateOf } from "./rules.js";
 
@@ -145,8 +146,13 @@ export async function acceptInvitation(
 
   return ctx.db.transaction(async (tx) => {
     let userId = auth?.user.id ?? "";
+    const inviter = await lockInviter(tx, inv);
     const claimed = await claim(tx, inv, token, "accepted", auth?.user.id);
-    if (!claimed) await explainLostClaim(tx, token);
+    if (!claimed) return explainLostClaim(tx, token);
+    // The roles as the claimed row names them now (a role deletion may have rewritten them), less
+    // any deleted since; the inviter must still be able to grant them.
+    const roles = sortRoles(await findRoles(tx, inv.orgId, claimed.roleIds));
+    await assertInviterMayGrant(tx, inv.orgId, inviter, roles);
     const [org] = await tx
       .select({ defaultLanguage: organizations.defaultLanguage })
       .from(organizations)
@@ -196,8 +202,6 @@ export async function acceptInvitation(
       .onConflictDoNothing()
       .returning({ id: memberships.id });
     if (!member) throw conflict("already_member", "You are already a member of this organization.");
-    // Roles deleted since the invitation was sent are skipped (role deletion also rewrites pending invitations).
-    const roles = sortRoles(await findRoles(tx, inv.orgId, inv.roleIds));
     if (roles.length) {
       await tx.insert(memberRoles).values(roles.map((r) => ({ orgId: inv.orgId, memberId: member.id, roleId: r.id })));
     }

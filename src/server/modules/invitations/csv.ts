@@ -1,5 +1,5 @@
 import { CsvError, parse } from "csv-parse/sync";
-import { badRequest } from "../../http/problem.js";
+import { AppError, badRequest } from "../../http/problem.js";
 
 const CR = 0x0d;
 const LF = 0x0a;
@@ -22,16 +22,40 @@ function csvProblem(err: CsvError): string {
   }
 }
 
+/** Thrown by parseCsvRecords at the first record past its limit: the rest is never read. */
+export class CsvRecordLimitExceeded extends Error {
+  constructor(readonly maxRecords: number) {
+    super(`More than ${maxRecords} CSV records.`);
+  }
+}
+
+const isBlankRecord = (fields: readonly string[]) => fields.every((f) => f.trim() === "");
+
 /**
  * RFC 4180 records (csv-parse): quoted fields may hold commas, doubled quotes and line breaks;
  * CRLF, LF and CR line ends may be mixed, as in files edited on several systems. `line` is where
  * the record starts (1-based), counted here from csv-parse's byte offsets.
+ *
+ * Parsing runs on the event loop, so it stops at the first record past `maxRecords` (blank ones
+ * do not count) with CsvRecordLimitExceeded: a 1 MB body of a million rows costs what its first
+ * rows cost, and a malformed tail past the limit is never read.
  */
-export function parseCsvRecords(text: string): { line: number; fields: string[] }[] {
+export function parseCsvRecords(
+  text: string,
+  maxRecords = Number.POSITIVE_INFINITY,
+): { line: number; fields: string[] }[] {
   const buf = Buffer.from(text, "utf8");
   let records: { record: string[]; info: { bytes: number } }[];
+  let counted = 0;
   try {
     records = parse(buf, {
+      // Called as each record completes (with `info: true`, as {record, info}, whatever the types
+      // say); throwing here ends the parse: csv-parse returns the error and reads no further.
+      on_record: (r) => {
+        const fields = (r as unknown as { record: string[] }).record;
+        if (!isBlankRecord(fields) && ++counted > maxRecords) throw new CsvRecordLimitExceeded(maxRecords);
+        return r;
+      },
       bom: true, // spreadsheet exports often start with one
       info: true,
       relax_column_count: true, // a short row is reported per row (missing fields), not as a broken file
@@ -62,7 +86,7 @@ export function parseCsvRecords(text: string): { line: number; fields: string[] 
     recordEnd = info.bytes;
   }
   // Lines holding only blanks or commas are not rows.
-  return out.filter((r) => r.fields.some((f) => f.trim() !== ""));
+  return out.filter((r) => !isBlankRecord(r.fields));
 }
 
 export interface CsvInvitationRow {
@@ -92,7 +116,16 @@ const COLUMNS: Record<string, "email" | "firstname" | "lastname" | "roles"> = {
  * `roleIds` mean `roles`), roles by id or name separated by `;` or `|`.
  */
 export function parseInvitationCsv(text: string, maxRows: number): CsvInvitationRow[] {
-  const [header, ...rows] = parseCsvRecords(text);
+  let records: { line: number; fields: string[] }[];
+  try {
+    records = parseCsvRecords(text, maxRows + 1); // the header, then at most maxRows rows
+  } catch (err) {
+    if (!(err instanceof CsvRecordLimitExceeded)) throw err;
+    throw new AppError(400, "too_many_rows", `A CSV import holds at most ${maxRows} rows; this one has more.`, {
+      maxRows,
+    });
+  }
+  const [header, ...rows] = records;
   if (!header) throw badRequest("invalid_csv", "The CSV document is empty.");
   // An unknown column is refused rather than ignored: a misspelt "roles" column would otherwise
   // invite everyone with no role at all, and the importer would not know.
@@ -114,9 +147,6 @@ export function parseInvitationCsv(text: string, maxRows: number): CsvInvitation
     );
   }
   if (rows.length === 0) throw badRequest("invalid_csv", "The CSV document has a header but no rows.");
-  if (rows.length > maxRows) {
-    throw badRequest("too_many_rows", `A CSV import holds at most ${maxRows} rows; this one has ${rows.length}.`);
-  }
   const rolesAt = at("roles");
   return rows.map((r) => ({
     line: r.line,

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { acceptInvitationBody, inviteRequestBody, listInvitationsQuery } from "../../../shared/schemas/invitations.js";
 import { access } from "../../http/access.js";
@@ -26,36 +26,39 @@ const writeErrors = { ...readErrors, 409: problemSchema, 410: problemSchema, 429
 export const invitationsRoutes: FastifyPluginAsyncZod = async (app) => {
   const { ctx } = app;
 
-  // The web app's CSV import posts the file as is; scoped to this plugin's routes.
-  app.addContentTypeParser(["text/csv", "text/plain"], { parseAs: "string" }, (_req, body, done) => done(null, body));
-
-  app.post(
-    "/orgs/:orgId/invitations",
-    {
-      config: { access: access.member("members:invite") },
-      schema: {
-        tags: ["invitations"],
-        summary: "Invite one person (201), a list (200, per-row results) or a CSV import (200, per-row results)",
-        description:
-          "Sends the invitation email with the accept link. 409 `already_member`, `invitation_pending` (resend it), " +
-          "`member_limit_reached` (members + pending invitations against the seat limit); 403 " +
-          "`permission_escalation` for roles beyond the caller's permissions; 400 `unknown_role`. In bulk, each " +
-          "row carries its own status and error; rows are independent. 403 `email_not_verified` until the inviter's " +
-          "email is verified; 429 `rate_limited` past 100 invitation emails an hour per inviter or 300 per organization.",
-        params: orgParams,
-        body: inviteRequestBody,
-        response: { 200: bulkResultSchema, 201: invitationSchema, ...writeErrors },
+  // The one route that takes a CSV document (the web app's import posts the file as is) gets the
+  // text/csv parser in a context of its own: every other route stays JSON only. Not text/plain, a
+  // type browsers send cross-site without a preflight (app.ts removes Fastify's parser for it).
+  await app.register(async (csv) => {
+    csv.addContentTypeParser("text/csv", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    csv.withTypeProvider<ZodTypeProvider>().post(
+      "/orgs/:orgId/invitations",
+      {
+        config: { access: access.member("members:invite") },
+        schema: {
+          tags: ["invitations"],
+          summary: "Invite one person (201), a list (200, per-row results) or a CSV import (200, per-row results)",
+          description:
+            "Sends the invitation email with the accept link. 409 `already_member`, `invitation_pending` (resend it), " +
+            "`member_limit_reached` (members + pending invitations against the seat limit); 403 " +
+            "`permission_escalation` for roles beyond the caller's permissions; 400 `unknown_role`. In bulk, each " +
+            "row carries its own status and error; rows are independent. 403 `email_not_verified` until the inviter's " +
+            "email is verified; 429 `rate_limited` past 100 invitation emails an hour per inviter or 300 per organization.",
+          params: orgParams,
+          body: inviteRequestBody,
+          response: { 200: bulkResultSchema, 201: invitationSchema, ...writeErrors },
+        },
       },
-    },
-    async (request, reply) => {
-      const actor = requireMember(request);
-      const by = actorOf(request);
-      const body = request.body;
-      if (typeof body === "string") return reply.code(200).send(await inviteCsv(ctx, actor, by, body));
-      if ("invitations" in body) return reply.code(200).send(await inviteBulk(ctx, actor, by, body));
-      return reply.code(201).send(await inviteOne(ctx, actor, by, body));
-    },
-  );
+      async (request, reply) => {
+        const actor = requireMember(request);
+        const by = actorOf(request);
+        const body = request.body;
+        if (typeof body === "string") return reply.code(200).send(await inviteCsv(ctx, actor, by, body));
+        if ("invitations" in body) return reply.code(200).send(await inviteBulk(ctx, actor, by, body));
+        return reply.code(201).send(await inviteOne(ctx, actor, by, body));
+      },
+    );
+  });
 
   app.get(
     "/orgs/:orgId/invitations",

@@ -1,3 +1,4 @@
+import type { PermissionSet } from "../../../shared/permissions.js";
 import type { InvitationState } from "../../../shared/schemas/invitations.js";
 import { conflict, gone } from "../../http/problem.js";
 
@@ -36,3 +37,15 @@ export const RESENDS_PER_HOUR = 3;
  */
 export const sortRoles = <R extends { id: string }>(roles: R[]): R[] =>
   roles.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+
+/**
+ * 409 `already_member`. The member's id goes only to a caller who may read members: with
+ * `members:invite` alone, the answer must not become a way to look members up.
+ */
+export function alreadyMember(actor: { permissions: PermissionSet }, email: string, memberId: string) {
+  return conflict(
+    "already_member",
+    `${email} is already a member of this organization.`,
+    actor.permissions.has("members:read") ? { memberId } : {},
+  );
+}

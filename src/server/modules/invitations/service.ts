@@ -18,7 +18,7 @@ import { resolveGrantableRoles } from "../roles/rules.js";
 import { parseInvitationCsv } from "./csv.js";
 import { assertInviterVerified, consumeInvitationLimits } from "./limits.js";
 import { getInvitation, type InvitationRow, invitationDto, retireExpiredPending } from "./repo.js";
-import { assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
+import { alreadyMember, assertPendingForAdmin, RESENDS_PER_HOUR, sortRoles, stateOf } from "./rules.js";
 import type { BulkResult, InvitationDto } from "./schemas.js";
 
 const invitationNotFound = () => notFound("invitation", "invitation_not_found");
@@ -84,11 +84,7 @@ export async function inviteOne(
       .innerJoin(users, eq(users.id, memberships.userId))
       .where(and(eq(memberships.orgId, actor.orgId), eq(users.email, input.email)))
       .limit(1);
-    if (member) {
-      throw conflict("already_member", `${input.email} is already a member of this organization.`, {
-        memberId: member.id,
-      });
-    }
+    if (member) throw alreadyMember(actor, input.email, member.id);
     await retireExpiredPending(tx, actor.orgId, input.email);
     const [pending] = await tx
       .select({ id: invitations.id })
@@ -247,6 +243,9 @@ export async function resendInvitation(ctx: AppContext, actor: OrgMember, by: Ac
         tokenHash: hashToken(token),
         expiresAt: new Date(Date.now() + ctx.config.inviteTtlMs),
         sendCount: sql`${invitations.sendCount} + 1`,
+        // The resender, who may grant the roles (checked above), vouches for it from now on (accept re-checks the inviter).
+        invitedByUserId: actor.userId,
+        invitedByName: by.name,
         lastSentAt: sql`now()`,
         updatedAt: sql`now()`,
       })

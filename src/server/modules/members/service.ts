@@ -1,5 +1,4 @@
 import { and, eq } from "drizzle-orm";
-import { effectivePermissions } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
@@ -8,8 +7,9 @@ import { memberRoles, memberships } from "../../db/schema/index.js";
 import { AppError, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { recordActivity } from "../activity/record.js";
-import { findRoles, roleIdsOfMember } from "../roles/repo.js";
-import { assertNoEscalation, resolveGrantableRoles } from "../roles/rules.js";
+import { revokeInvitationsSentBy } from "../invitations/inviter.js";
+import { roleIdsOfMember } from "../roles/repo.js";
+import { assertOutranksHolders, resolveGrantableRoles } from "../roles/rules.js";
 import { emitMemberRemoved } from "./events.js";
 import { getMember } from "./list.js";
 import { assertNotOwner, assertNotOwnRoles, assertNotSelf, sameRoleSet } from "./rules.js";
@@ -34,14 +34,7 @@ async function lockTarget(tx: DbOrTx, orgId: string, memberId: string) {
  * remove) an Administrator. The owner and Administrators hold everything grantable, so pass.
  */
 async function assertOutranks(tx: DbOrTx, actor: OrgMember, orgId: string, targetRoleIds: string[]) {
-  const held = await findRoles(tx, orgId, targetRoleIds);
-  assertNoEscalation(
-    actor,
-    effectivePermissions(
-      false,
-      held.map((r) => r.permissions),
-    ),
-  );
+  await assertOutranksHolders(tx, { orgId, permissions: actor.permissions }, targetRoleIds);
 }
 
 /** member_roles → roles: the role assigned is gone when the row is written. */
@@ -134,6 +127,7 @@ export async function removeMember(ctx: AppContext, actor: OrgMember, by: Actor,
     // Access ends with the commit: the trigger retires every instance's cached membership, and
     // this request is answered only after they all have (the write barrier).
     await tx.delete(memberships).where(and(eq(memberships.orgId, actor.orgId), eq(memberships.id, memberId)));
+    await revokeInvitationsSentBy(tx, by, actor.orgId, target.userId, "inviter_removed");
     await recordActivity(tx, by, {
       orgId: actor.orgId,
       action: "member.removed",

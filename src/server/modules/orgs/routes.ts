@@ -87,7 +87,7 @@ export const orgsRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "Requiring two-factor authentication for every member needs the author's own 2FA on (409 " +
           "`enable_two_factor_first`). `memberLimit` (null = unlimited) may be set below the seats in use: it " +
-          "then only stops new invitations.",
+          "then only stops new invitations; changing it also needs `billing:manage` (403 `permission_denied`).",
         params: orgParams,
         body: updateOrgBody,
         response: { 200: orgSchema, ...writeErrors },

@@ -1,4 +1,24 @@
+import type { Permission, PermissionSet } from "../../../shared/permissions.js";
 import { conflict, forbidden } from "../../http/problem.js";
+
+/**
+ * Fields of the organization whose change needs more than the route's `org:update`: the seat
+ * limit is billing (the catalogue gives seats to `billing:manage`). The owner holds every permission.
+ */
+const FIELD_PERMISSIONS: Partial<Record<string, Permission>> = { memberLimit: "billing:manage" };
+
+/** 403 `permission_denied` (as the guard answers) when a changed field needs a permission the member lacks. */
+export function assertMayChangeFields(member: { permissions: PermissionSet }, changed: readonly string[]): void {
+  for (const field of changed) {
+    const needed = FIELD_PERMISSIONS[field];
+    if (needed && !member.permissions.has(needed)) {
+      throw forbidden("permission_denied", `You need the ${needed} permission to change ${field}.`, {
+        missingPermission: needed,
+        field,
+      });
+    }
+  }
+}
 
 /** The owner cannot leave: ownership must be handed over first (an organization always has one owner). */
 export function assertCanLeave(member: { isOwner: boolean }): void {

@@ -10,12 +10,18 @@ import { forbidden, notFound } from "../../http/problem.js";
 import type { Actor, AuthUser, OrgMember, SignedIn } from "../../http/request-context.js";
 import { asCreated, diff, recordActivity } from "../activity/record.js";
 import { passedTwoFactor } from "../auth/sessions.js";
+import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
 import { findRoles, seedSystemRoles } from "../roles/repo.js";
 import { reauthenticate } from "./reauth.js";
 import { getOrg, orgsOfUser, roleIdsOfUserByOrg, seatsUsed } from "./repo.js";
-import { assertCanLeave, assertTransferTarget, assertTwoFactorPolicyKeepsAuthorIn } from "./rules.js";
+import {
+  assertCanLeave,
+  assertMayChangeFields,
+  assertTransferTarget,
+  assertTwoFactorPolicyKeepsAuthorIn,
+} from "./rules.js";
 import { orgDto } from "./schemas.js";
 
 const orgNotFound = () => notFound("organization", "org_not_found");
@@ -93,6 +99,8 @@ export async function updateOrg(ctx: AppContext, member: OrgMember, auth: Signed
       input,
     );
     if (!changes) return orgDto(org); // nothing changes: no write, no record
+    // Only fields that change need their permission: a form sending the limit as it is passes.
+    assertMayChangeFields(member, Object.keys(changes));
     const [updated] = await tx
       .update(organizations)
       .set({ ...input, updatedAt: sql`now()` })
@@ -185,6 +193,7 @@ export async function leaveOrg(ctx: AppContext, member: OrgMember, by: Actor): P
       .from(memberRoles)
       .where(and(eq(memberRoles.orgId, member.orgId), eq(memberRoles.memberId, member.memberId)));
     await tx.delete(memberships).where(and(eq(memberships.orgId, member.orgId), eq(memberships.id, member.memberId)));
+    await revokeInvitationsSentBy(tx, by, member.orgId, row.userId, "inviter_left");
     await recordActivity(tx, by, {
       orgId: member.orgId,
       action: "member.left",

@@ -1,7 +1,7 @@
 import { and, count, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import { PermissionSet, SYSTEM_ROLES, systemRolePermissions } from "../../../shared/permissions.js";
 import type { DbOrTx } from "../../db/client.js";
-import { invitations, memberRoles, roles } from "../../db/schema/index.js";
+import { invitations, memberRoles, memberships, roles } from "../../db/schema/index.js";
 
 /** Every organization holds the seven system roles as rows (ids = their keys); call when creating one. */
 export async function seedSystemRoles(tx: DbOrTx, orgId: string): Promise<void> {
@@ -106,6 +106,23 @@ export async function roleIdsOfMember(db: DbOrTx, orgId: string, memberId: strin
     .select({ roleId: memberRoles.roleId })
     .from(memberRoles)
     .where(and(eq(memberRoles.orgId, orgId), eq(memberRoles.memberId, memberId)));
+  return rows.map((r) => r.roleId);
+}
+
+/**
+ * Every role held by the members (owners aside) who hold `roleId`: what changing or deleting that
+ * role touches. The owner holds every permission whatever their roles, so a role edit changes nothing for them.
+ */
+export async function rolesOfHolders(db: DbOrTx, orgId: string, roleId: string): Promise<string[]> {
+  const holders = db
+    .select({ memberId: memberRoles.memberId })
+    .from(memberRoles)
+    .innerJoin(memberships, and(eq(memberships.orgId, memberRoles.orgId), eq(memberships.id, memberRoles.memberId)))
+    .where(and(eq(memberRoles.orgId, orgId), eq(memberRoles.roleId, roleId), eq(memberships.isOwner, false)));
+  const rows = await db
+    .selectDistinct({ roleId: memberRoles.roleId })
+    .from(memberRoles)
+    .where(and(eq(memberRoles.orgId, orgId), inArray(memberRoles.memberId, holders)));
   return rows.map((r) => r.roleId);
 }
 

@@ -23,6 +23,24 @@ export function assertNoEscalation(actor: Pick<OrgMember, "permissions">, grante
 }
 
 /**
+ * One can only change the permissions of a member whose permissions one holds all of: otherwise
+ * `members:update` could demote an Administrator, or `roles:manage` empty the role they hold.
+ * `heldRoleIds` are the roles the affected member (or members) hold; an owner is never affected
+ * (ownership carries every permission whatever the roles), so their roles are left out by callers.
+ */
+export async function assertOutranksHolders(
+  db: DbOrTx,
+  actor: Pick<OrgMember, "orgId" | "permissions">,
+  heldRoleIds: readonly string[],
+): Promise<void> {
+  const held = await findRoles(db, actor.orgId, heldRoleIds);
+  assertNoEscalation(
+    actor,
+    held.reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty()),
+  );
+}
+
+/**
  * Resolves role ids of the organization (400 `unknown_role` for ids that are not
  * roles of it) and checks the actor may grant their union.
  */

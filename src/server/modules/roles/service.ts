@@ -15,8 +15,9 @@ import {
   type RoleRow,
   replaceRoleInPendingInvitations,
   roleIdsOfMember,
+  rolesOfHolders,
 } from "./repo.js";
-import { assertNoEscalation, assertNoSelfLockout, parseRolePermissions } from "./rules.js";
+import { assertNoEscalation, assertNoSelfLockout, assertOutranksHolders, parseRolePermissions } from "./rules.js";
 import type { CreateRoleInput, RoleDto, UpdateRoleInput } from "./schemas.js";
 
 type Acting = Pick<OrgMember, "orgId" | "memberId" | "isOwner" | "permissions">;
@@ -54,6 +55,8 @@ function pgCode(err: unknown): string | undefined {
   }
   return undefined;
 }
+
+const sameSet = (a: PermissionSet, b: PermissionSet) => a.missingFrom(b).length === 0 && b.missingFrom(a).length === 0;
 
 /** The permission sets of the roles the actor will hold after `change`, read in the transaction. */
 async function actorRolesAfter(
@@ -121,9 +124,11 @@ export async function updateRole(
       if (role.isSystem) {
         throw forbidden("system_role_read_only", `${role.name} is a system role: it cannot be changed.`);
       }
-      if (nextPermissions) {
-        // Only what the edit puts into the role must be held; taking permissions out is not a grant.
+      if (nextPermissions && !sameSet(nextPermissions, role.permissions)) {
+        // What the edit puts into the role must be held (a grant); and since the edit changes every
+        // holder's permissions, the caller must outrank each holder, as for editing them one by one.
         assertNoEscalation(actor, nextPermissions.minus(role.permissions));
+        await assertOutranksHolders(tx, actor, await rolesOfHolders(tx, actor.orgId, roleId));
         const { holds, sets } = await actorRolesAfter(tx, actor, { roleId, becomes: nextPermissions });
         if (holds) assertNoSelfLockout(actor, sets);
       }
@@ -194,8 +199,10 @@ export async function deleteRole(
             { path: "replaceWith", message: `Unknown role ${replaceWith}.`, in: "query" },
           ]);
         }
-        // Moving members onto the replacement grants it to them.
+        // Moving members onto the replacement grants it to them, and takes this role away from them:
+        // the caller must outrank every holder, as for changing their roles one by one.
         assertNoEscalation(actor, replacement.permissions);
+        await assertOutranksHolders(tx, actor, await rolesOfHolders(tx, actor.orgId, roleId));
       }
       const holders = (await memberCounts(tx, actor.orgId, roleId)).get(roleId) ?? 0;
       if (holders > 0 && !replacement) {
