@@ -29,7 +29,7 @@ function run(name, args) {
 }
 
 // The Node that runs the suites (vitest is started with it, and the tests start servers with
-// process.execPath), printed so that a log shows it: .ci/run checks it is the pinned Node 24.
+// process.execPath), printed so that every test log shows it (the pinned Node 24 under npm test).
 console.log(`Node ${process.version} (${process.execPath})`);
 const db = process.env.TEST_DATABASE_URL ? "PostgreSQL" : "PGlite";
 console.log(`\n=== API tests on ${db} ===`);
