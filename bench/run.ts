@@ -12,7 +12,10 @@ const files = readdirSync(dir)
 let failed = 0;
 for (const f of files) {
   console.log(`\n### ${f}`);
-  const res = spawnSync("npx", ["tsx", path.join(dir, f)], { stdio: "inherit", env: process.env });
+  const res = spawnSync(process.execPath, ["--import", "tsx", path.join(dir, f)], {
+    stdio: "inherit",
+    env: process.env,
+  });
   if (res.status !== 0) failed++;
 }
 process.exit(failed ? 1 : 0);

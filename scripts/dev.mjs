@@ -5,17 +5,18 @@
 // and the server's CSRF check compares the Origin with APP_URL (email links point there too).
 // Ctrl-C stops both.
 import { spawn } from "node:child_process";
+import { binOf } from "./bin.mjs";
 
 const apiPort = process.env.PORT ?? "3000";
 const webPort = process.env.WEB_PORT ?? "5173";
 const webUrl = process.env.APP_URL ?? `http://localhost:${webPort}`;
 
 const children = [
-  spawn("npx", ["tsx", "watch", "--clear-screen=false", "src/server/main.ts"], {
+  spawn(process.execPath, [binOf("tsx"), "watch", "--clear-screen=false", "src/server/main.ts"], {
     stdio: "inherit",
     env: { ...process.env, PORT: apiPort, APP_URL: webUrl },
   }),
-  spawn("npx", ["vite", "--config", "vite.config.ts", "--port", webPort, "--strictPort"], {
+  spawn(process.execPath, [binOf("vite"), "--config", "vite.config.ts", "--port", webPort, "--strictPort"], {
     stdio: "inherit",
     env: { ...process.env, API_URL: `http://localhost:${apiPort}` },
   }),

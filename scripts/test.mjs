@@ -4,6 +4,7 @@
 // the browser suite is skipped, loudly. Prints one closing "N passed, N failed" line.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { binOf } from "./bin.mjs";
 
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const extra = process.argv.slice(2);
@@ -12,8 +13,8 @@ mkdirSync("test-results", { recursive: true });
 function run(name, args) {
   const out = `test-results/${name}.json`;
   const res = spawnSync(
-    "npx",
-    ["vitest", "run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...extra],
+    process.execPath,
+    [binOf("vitest"), "run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...extra],
     {
       stdio: "inherit",
       env: process.env,
@@ -27,6 +28,9 @@ function run(name, args) {
   return { ok: res.status === 0, counts };
 }
 
+// The Node that runs the suites (vitest is started with it, and the tests start servers with
+// process.execPath), printed so that every test log shows it (the pinned Node 24 under npm test).
+console.log(`Node ${process.version} (${process.execPath})`);
 const db = process.env.TEST_DATABASE_URL ? "PostgreSQL" : "PGlite";
 console.log(`\n=== API tests on ${db} ===`);
 const results = [run("api", [])];

@@ -51,9 +51,16 @@ const mail = config.devMailbox
   : `SMTP server ${smtpHost(config.smtpUrl)}`;
 const authorizationCache = authzState(app.ctx.authz);
 log.info(
-  { url: config.appUrl, database: database.kind, data: database.location, mail, authorizationCache },
+  {
+    url: config.appUrl,
+    database: database.kind,
+    data: database.location,
+    mail,
+    authorizationCache,
+    node: process.version,
+  },
   `Chorus is running at ${config.appUrl} — data: ${database.kind} (${database.location}); mail: ${mail}; ` +
-    `authorization cache: ${authorizationCache}`,
+    `authorization cache: ${authorizationCache}; Node ${process.version}`,
 );
 
 /** host:port of the SMTP URL, never its credentials. */

@@ -31,12 +31,16 @@ export function ensureWebBuilt(): void {
     statSync(path.join(ROOT, "test/e2e/server.ts")).mtimeMs,
   );
   if (existsSync(index) && statSync(index).mtimeMs >= sources) return;
-  const res = spawnSync("npx", ["vite", "build", "--config", "vite.config.ts", "--logLevel", "warn"], {
-    cwd: ROOT,
-    stdio: "inherit",
-    // Vitest sets NODE_ENV=test, which Vite would pass on: React's development build, not what ships.
-    env: { ...process.env, NODE_ENV: "production" },
-  });
+  const res = spawnSync(
+    process.execPath,
+    [path.join(ROOT, "node_modules/vite/bin/vite.js"), "build", "--config", "vite.config.ts", "--logLevel", "warn"],
+    {
+      cwd: ROOT,
+      stdio: "inherit",
+      // Vitest sets NODE_ENV=test, which Vite would pass on: React's development build, not what ships.
+      env: { ...process.env, NODE_ENV: "production" },
+    },
+  );
   if (res.status !== 0) throw new Error("npm run build:web failed");
 }
 
@@ -74,7 +78,8 @@ export async function startServer(): Promise<RunningServer> {
   delete env.SMTP_URL;
   delete env.DATABASE_URL;
   delete env.SEED_DEMO;
-  const child: ChildProcess = spawn(path.join(ROOT, "node_modules/.bin/tsx"), ["src/server/main.ts"], {
+  // process.execPath: the Node running the tests (the pinned Node 24 under `npm test`).
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "inherit", "inherit"],

@@ -86,7 +86,8 @@ async function gotoTeam(page: Page) {
   await see(page.getByRole("heading", { name: "Team Management", level: 1 }));
 }
 
-describe.sequential("web app: team management scenario", () => {
+// The steps build on each other: `concurrent: false` keeps them in order (Vitest 5 dropped `describe.sequential`).
+describe("web app: team management scenario", { concurrent: false }, () => {
   beforeAll(async () => {
     ensureWebBuilt();
     for (const f of existsSync(SHOTS) ? readdirSync(SHOTS) : [])
