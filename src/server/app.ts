@@ -13,6 +13,8 @@ import { access } from "./http/access.js";
 import { installGuard, installWriteBarrier } from "./http/guard.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
+import { JobQueue } from "./jobs/queue.js";
+import { registerRetentionJob } from "./modules/activity/retention.js";
 import { activityRoutes } from "./modules/activity/routes.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { healthRoutes } from "./modules/health/routes.js";
@@ -35,6 +37,8 @@ export interface BuildOptions {
   outbox?: Outbox;
   /** The guard's cache (default: started here for the database and config). */
   authz?: Authz;
+  /** Run job workers and schedules in this process (`npm start`); off, jobs are only enqueued. */
+  workers?: boolean;
   /** Serve the built web app from dist/web (production and npm start). */
   serveWeb?: boolean;
   /** Sees every route as it is registered (tests list the routes and their access declarations). */
@@ -55,9 +59,13 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
 
   const outbox = opts.outbox ?? Outbox.fromConfig(database.db, logger, config);
   const authz = opts.authz ?? (await startAuthz(database, config, logger));
-  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz };
+  const jobs = new JobQueue(database, logger, { workers: opts.workers ?? false });
+  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz, jobs };
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
+  registerRetentionJob(ctx);
+  await jobs.start();
+  app.addHook("onClose", () => jobs.stop());
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -3,7 +3,6 @@ import { authzState } from "./authz/start.js";
 import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/client.js";
 import { createLogger } from "./logger.js";
-import { startRetentionJob } from "./modules/activity/retention.js";
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.logLevel);
@@ -26,7 +25,9 @@ const database = await step(
   () => openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }),
 );
 await step("applying database migrations", () => database.migrate());
-const app = await buildApp({ config, database, logger: log, serveWeb: true });
+const app = await step("starting the job queue and the HTTP app", () =>
+  buildApp({ config, database, logger: log, serveWeb: true, workers: true }),
+);
 
 if (config.seedDemo) {
   const { seedDemo } = await import("./demo/seed.js");
@@ -34,7 +35,6 @@ if (config.seedDemo) {
 }
 
 app.ctx.outbox.start();
-const retention = startRetentionJob(app.ctx);
 await step(`listening on ${config.host}:${config.port} (PORT)`, () =>
   app.listen({ port: config.port, host: config.host }),
 );
@@ -76,7 +76,7 @@ async function shutdown(signal: string): Promise<void> {
     clearInterval(sweep);
     log.info("shutdown: requests finished");
     await app.ctx.outbox.stop();
-    await retention.stop();
+    await app.ctx.jobs.stop();
     log.info("shutdown: background jobs stopped");
     await database.close();
     log.info("stopped");

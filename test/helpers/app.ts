@@ -30,6 +30,8 @@ export interface TestAppOptions {
   /** Reuse a database (e.g. two app instances on one PostgreSQL). */
   database?: Database;
   outbox?: (database: Database, config: Config) => Outbox;
+  /** Run job workers and schedules, as `npm start` does (default: jobs are only enqueued; tests drain). */
+  workers?: boolean;
   /** Lease and reconnect timing of the authorization cache's PostgreSQL bus. */
   authzTiming?: PgBusTiming;
 }
@@ -40,7 +42,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const outbox = opts.outbox?.(database, config);
   const authz = opts.authzTiming ? await startAuthz(database, config, logger, opts.authzTiming) : undefined;
-  const app = await buildApp({ config, database, logger, ...(outbox ? { outbox } : {}), ...(authz ? { authz } : {}) });
+  const app = await buildApp({
+    config,
+    database,
+    logger,
+    workers: opts.workers ?? false,
+    ...(outbox ? { outbox } : {}),
+    ...(authz ? { authz } : {}),
+  });
   await app.ready();
   return {
     app,

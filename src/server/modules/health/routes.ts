@@ -3,6 +3,7 @@ import { z } from "zod";
 import { authzState } from "../../authz/start.js";
 import { access } from "../../http/access.js";
 import { AppError } from "../../http/problem.js";
+import type { JobCounts } from "../../jobs/queue.js";
 
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -28,19 +29,27 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           "`authorizationCache`: `on` (answering from the cache), `degraded` (not listening for changes " +
           "right now: every request reads the database; still correct, slower) or `off` (AUTHZ_CACHE=off). " +
-          "A degraded cache does not make the instance unready.",
+          "A degraded cache does not make the instance unready. `jobs`: per background job type, how many are " +
+          "queued (due now), deferred (due later or waiting to retry), active and failed (kept for inspection; " +
+          "`npm run jobs` lists them with their last error).",
         response: {
           200: z.object({
             status: z.literal("ready"),
             database: z.enum(["pglite", "postgres"]),
             authorizationCache: z.enum(["on", "degraded", "off"]),
+            jobs: z.record(
+              z.string(),
+              z.object({ queued: z.number(), deferred: z.number(), active: z.number(), failed: z.number() }),
+            ),
           }),
         },
       },
     },
     async () => {
+      let counts: JobCounts[];
       try {
         await app.ctx.database.ping();
+        counts = await app.ctx.jobs.counts();
       } catch {
         throw new AppError(503, "database_unavailable", "The database does not answer.");
       }
@@ -48,6 +57,7 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
         status: "ready" as const,
         database: app.ctx.database.kind,
         authorizationCache: authzState(app.ctx.authz),
+        jobs: Object.fromEntries(counts.map(({ name, ...n }) => [name, n])),
       };
     },
   );
