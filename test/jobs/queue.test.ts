@@ -28,7 +28,7 @@ async function openQueue(workers: boolean, superviseIntervalSeconds = 1): Promis
   return queue;
 }
 
-async function until(check: () => Promise<boolean>, what: string, tries = 600): Promise<void> {
+async function until(check: () => Promise<boolean>, what: string, tries = 1200): Promise<void> {
   for (let i = 0; i < tries; i++) {
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 50));

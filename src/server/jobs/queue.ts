@@ -67,7 +67,10 @@ export class JobQueue {
       schema: JOBS_SCHEMA,
       // Schedules and maintenance belong to instances that work; a producer only inserts.
       supervise: opts.workers,
-      superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 10,
+      // Expiry of dead workers' jobs is part of pg-boss's per-queue monitor pass, which runs at
+      // most every monitorIntervalSeconds: keep both on one clock.
+      superviseIntervalSeconds: opts.superviseIntervalSeconds ?? 30,
+      monitorIntervalSeconds: opts.superviseIntervalSeconds ?? 30,
       schedule: opts.workers,
       migrate: true,
       useListenNotify: opts.workers,
