@@ -29,10 +29,12 @@ export default defineConfig({
     },
   },
   server: {
+    // xfwd: the API sees who the browser is (X-Forwarded-For), so with `vite --host` another
+    // machine reaching Vite still cannot use the development tools (src/server/http/dev-tools.ts).
     proxy: {
-      "/api": api,
-      "/dev/mailbox": api,
-      "/docs": api,
+      "/api": { target: api, xfwd: true },
+      "/dev/mailbox": { target: api, xfwd: true },
+      "/docs": { target: api, xfwd: true },
     },
   },
 });

@@ -10,6 +10,7 @@ import type { Config } from "./config.js";
 import type { AppContext } from "./context.js";
 import type { Database } from "./db/client.js";
 import { access } from "./http/access.js";
+import { devTool } from "./http/dev-tools.js";
 import { installGuard, installWriteBarrier } from "./http/guard.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
@@ -132,12 +133,12 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
       await api.register(invitationsRoutes);
       await api.register(rolesRoutes);
       await api.register(activityRoutes);
-      if (config.devMailbox) await api.register(devMailboxRoutes);
+      if (config.devMailbox) await api.register(devTool(devMailboxRoutes, config.devToolsPublic));
     },
     { prefix: "/api/v1" },
   );
 
-  if (config.devMailbox) await app.register(devMailboxPages);
+  if (config.devMailbox) await app.register(devTool(devMailboxPages, config.devToolsPublic));
   if (opts.serveWeb) await serveWebApp(app, config);
 
   return app;

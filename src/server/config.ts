@@ -31,7 +31,8 @@ const url = (protocols: string[]) =>
 const envSchema = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
-  HOST: z.string().min(1).default("0.0.0.0"),
+  // Loopback unless told otherwise: a plain start is reachable from this machine only.
+  HOST: z.string().min(1).default("localhost"),
   APP_URL: url(["http:", "https:"]).optional(),
   DATABASE_URL: url(["postgres:", "postgresql:"]).optional(),
   DATA_DIR: z.string().min(1).default("./data"),
@@ -53,6 +54,7 @@ const envSchema = z.object({
   AUTHZ_CACHE: bool.default(true),
   AUTHZ_CACHE_SIZE: z.coerce.number().int().min(100).max(10_000_000).default(10_000),
   DATABASE_LISTEN_URL: url(["postgres:", "postgresql:"]).optional(),
+  DEV_TOOLS: z.enum(["local", "public"]).default("local"),
 });
 
 export interface Config {
@@ -82,6 +84,8 @@ export interface Config {
   databaseListenUrl: string | undefined;
   /** Development mailbox on (no SMTP server configured; never in production). */
   devMailbox: boolean;
+  /** DEV_TOOLS=public: development tools answer other machines too (never in production). */
+  devToolsPublic: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -101,6 +105,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === "production" && !e.APP_URL) {
     throw new ConfigError("Invalid configuration: APP_URL is required when NODE_ENV=production");
+  }
+  if (e.NODE_ENV === "production" && e.DEV_TOOLS === "public") {
+    throw new ConfigError("Invalid configuration: DEV_TOOLS=public is not allowed when NODE_ENV=production");
   }
   return {
     nodeEnv: e.NODE_ENV,
@@ -124,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     authzCacheSize: e.AUTHZ_CACHE_SIZE,
     databaseListenUrl: e.DATABASE_LISTEN_URL,
     devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
+    devToolsPublic: e.DEV_TOOLS === "public",
   };
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyInstance, LightMyRequestResponse } from "fastify";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { buildApp } from "../../src/server/app.js";
 import type { PgBusTiming } from "../../src/server/authz/pg-bus.js";
 import { startAuthz } from "../../src/server/authz/start.js";
@@ -34,12 +34,16 @@ export interface TestAppOptions {
   workers?: boolean;
   /** Lease and reconnect timing of the authorization cache's PostgreSQL bus. */
   authzTiming?: PgBusTiming;
+  /** The app's logger (default: silent, or TEST_LOG_LEVEL). */
+  logger?: Logger;
+  /** Serve the built web app too (dist/web, built by test/global-setup.ts). */
+  serveWeb?: boolean;
 }
 
 export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const database = opts.database ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: "test", APP_URL, LOG_LEVEL: "silent", ...opts.env });
-  const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const outbox = opts.outbox?.(database, config);
   const authz = opts.authzTiming ? await startAuthz(database, config, logger, opts.authzTiming) : undefined;
   const app = await buildApp({
@@ -47,6 +51,8 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     database,
     logger,
     workers: opts.workers ?? false,
+
+    serveWeb: opts.serveWeb ?? false,
     ...(outbox ? { outbox } : {}),
     ...(authz ? { authz } : {}),
   });

@@ -1,4 +1,5 @@
-import { eq, inArray } from "drizzle-orm";
+import { Writable } from "node:stream";
+import { eq, inArray, sql } from "drizzle-orm";
 import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/server/db/client.js";
@@ -218,5 +219,117 @@ describe("mail outbox", () => {
     expect(r.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(await o.drain()).toBe(0);
     expect((await row(db, id)).attempts).toBe(1);
+  });
+});
+
+/** A logger whose lines the test reads. */
+function capturingLog() {
+  const lines: { level: number; msg: string }[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { log: pino({ level: "info" }, sink), lines };
+}
+
+describe("audit finding 13: a database error after the SMTP server accepted a message", () => {
+  // The first statement marking a message sent fails, as on a dropped connection or a failover;
+  // the fault counter is a sequence, which a rolled-back statement does not undo.
+  beforeEach(async () => {
+    await shared.db.execute(sql`create sequence mark_sent_faults`);
+    await shared.db.execute(sql`
+      create function fail_first_mark_sent() returns trigger language plpgsql as $$
+      begin
+        if new.status = 'sent' and old.status = 'pending' and nextval('mark_sent_faults') = 1 then
+          raise exception 'injected fault: connection lost while marking sent';
+        end if;
+        return new;
+      end $$`);
+    await shared.db.execute(
+      sql`create trigger fail_first_mark_sent before update on mail_outbox for each row execute function fail_first_mark_sent()`,
+    );
+  });
+  afterEach(async () => {
+    await shared.db.execute(sql`drop trigger fail_first_mark_sent on mail_outbox`);
+    await shared.db.execute(sql`drop function fail_first_mark_sent()`);
+    await shared.db.execute(sql`drop sequence mark_sent_faults`);
+  });
+
+  it("neither sends it again nor records a send failure; the message ends sent", async () => {
+    const db = await database();
+    const smtp = await TestSmtp.start();
+    cleanups.push(() => smtp.close());
+    const { log: captured, lines } = capturingLog();
+    const o = outbox(db, smtp.url, { log: captured, retryBaseMs: 1 });
+    const id = await enqueue(db, o, "blip@example.com");
+
+    // Drain until the message is recorded sent: a resend, had there been one, happens in here.
+    const sent = await until(async () => {
+      await o.drain();
+      const r = await row(db, id);
+      return r.status === "sent" ? r : null;
+    });
+    const faults = (await db.db.execute(sql`select last_value from mark_sent_faults`)) as unknown as {
+      rows: { last_value: string | number }[];
+    };
+    expect(Number(faults.rows[0]!.last_value)).toBeGreaterThanOrEqual(2); // the fault fired, then a retry passed
+
+    expect(smtp.withId(id)).toHaveLength(1);
+    expect(sent).toMatchObject({ attempts: 1, lastError: null });
+    expect(sent.sentAt).toBeInstanceOf(Date);
+    expect(lines.filter((l) => l.msg.includes("send failed"))).toEqual([]);
+    expect(lines.some((l) => l.msg.includes("recording it failed"))).toBe(true);
+  });
+});
+
+describe("audit finding 3: with SMTP, no message text stays once its fate is settled", () => {
+  it("a message refused for good keeps its recipient, template and error, not its text", async () => {
+    const db = await database();
+    const smtp = await TestSmtp.start({ rejectWith: 550 });
+    cleanups.push(() => smtp.close());
+    const o = outbox(db, smtp.url);
+    const id = await enqueue(db, o, "refused@example.com");
+    expect(await o.drain()).toBe(0);
+    expect(await row(db, id)).toMatchObject({
+      status: "failed",
+      toEmail: "refused@example.com",
+      template: "verifyEmail",
+      subject: "",
+      textBody: "",
+      htmlBody: "",
+      lastError: expect.stringMatching(/550/),
+    });
+  });
+
+  it("messages delivered before bodies were dropped lose them when the worker starts", async () => {
+    const db = await database();
+    const dev = outbox(db, undefined); // e.g. a development mailbox, now switched to SMTP
+    const old = await enqueue(db, dev, "old@example.com");
+    expect(await dev.drain()).toBe(1);
+    expect((await row(db, old)).textBody).toContain("http://chorus.test/v?t=old@example.com");
+
+    const smtp = await TestSmtp.start();
+    cleanups.push(() => smtp.close());
+    const o = outbox(db, smtp.url, { pollMs: 20 });
+    o.start();
+    const purged = await until(async () => {
+      const r = await row(db, old);
+      return r.textBody === "" ? r : null;
+    });
+    expect(purged).toMatchObject({ status: "sent", subject: "", htmlBody: "", toEmail: "old@example.com" });
+    expect(smtp.messages).toHaveLength(0); // dropped, not sent again
+  });
+
+  it("the development mailbox keeps the text: it is where the mail is read", async () => {
+    const db = await database();
+    const dev = outbox(db, undefined);
+    const id = await enqueue(db, dev, "dev@example.com");
+    expect(await dev.drain()).toBe(1);
+    const r = await row(db, id);
+    expect(r.status).toBe("sent");
+    expect(r.textBody).toContain("http://chorus.test/v?t=dev@example.com");
+    expect(r.htmlBody).toContain("http://chorus.test/v?t=dev@example.com");
   });
 });

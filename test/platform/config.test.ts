@@ -8,7 +8,7 @@ describe("configuration", () => {
     expect(c).toMatchObject({
       nodeEnv: "development",
       port: 3000,
-      host: "0.0.0.0",
+      host: "localhost",
       appUrl: "http://localhost:3000",
       databaseUrl: undefined,
       dataDir: "./data",

@@ -23,6 +23,14 @@ async function startServer(dataDir: string, port: number): Promise<ServerProcess
   return p;
 }
 
+/** This machine's addresses other than loopback (link-local ones need a zone: left out). */
+function externalAddresses(): string[] {
+  return Object.values(os.networkInterfaces())
+    .flat()
+    .filter((i) => i && !i.internal && !i.address.startsWith("fe80:"))
+    .map((i) => i!.address);
+}
+
 function post(port: number, url: string, body: unknown): Promise<Response> {
   return fetch(`http://127.0.0.1:${port}${url}`, {
     method: "POST",
@@ -80,6 +88,28 @@ describe("the real process (tsx src/server/main.ts)", () => {
     expect(wrong.headers.get("content-type")).toContain("application/problem+json");
     expect(await second.stop()).toBe(0);
   }, 180_000);
+
+  it("audit finding 1: started without HOST, it listens on loopback only", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));
+    dirs.push(dir);
+    const port = await freePort();
+    const p = ServerProcess.spawn(baseEnv({ PORT: String(port), DATA_DIR: path.join(dir, "data"), LOG_LEVEL: "info" }));
+    running.push(p);
+    await p.ready();
+    // Fastify logs one line per address it listens on.
+    const listening = p.lines
+      .filter((l) => typeof l.msg === "string" && l.msg.startsWith("Server listening at "))
+      .map((l) => new URL(l.msg.slice("Server listening at ".length)).hostname);
+    expect(listening.length).toBeGreaterThan(0);
+    for (const host of listening) expect(["127.0.0.1", "[::1]"]).toContain(host);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    // Another machine, played by this machine's own network address, cannot connect.
+    for (const address of externalAddresses()) {
+      const host = address.includes(":") ? `[${address}]` : address;
+      await expect(fetch(`http://${host}:${port}/dev/mailbox`), address).rejects.toThrow();
+    }
+    expect(await p.stop()).toBe(0);
+  }, 120_000);
 
   it("stops with one clear line when the port is taken", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));

@@ -85,7 +85,8 @@ export const authTokens = pgTable(
     userId: uuid("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
-    kind: text("kind", { enum: ["verify_email", "password_reset", "login_challenge"] }).notNull(),
+    /** login_device: the device cookie of a browser that signed in (audit finding 8). */
+    kind: text("kind", { enum: ["verify_email", "password_reset", "login_challenge", "login_device"] }).notNull(),
     tokenHash: text("token_hash").notNull(),
     ip: text("ip"),
     expiresAt: ts("expires_at").notNull(),
@@ -102,7 +103,8 @@ export const authTokens = pgTable(
 
 /**
  * Every sign-in attempt, successful or not. Also the source of sign-in throttling
- * (failures per email and per IP in the last hour), so throttling holds across instances.
+ * (failures per known device, per email, email+IP and IP in the last hour; see throttle.ts),
+ * so throttling holds across instances.
  */
 export const loginAttempts = pgTable(
   "login_attempts",
@@ -119,12 +121,17 @@ export const loginAttempts = pgTable(
     /** password | totp | recovery_code — which step this attempt was. */
     method: text("method").notNull().default("password"),
     twoFactorUsed: boolean("two_factor_used").notNull().default(false),
+    /** The known device (auth_tokens login_device) the attempt came from; null = an unknown client. */
+    deviceId: uuid("device_id"),
+    /** Set on failures a completed password reset forgave: the account's limits stop counting them. */
+    clearedAt: ts("cleared_at"),
   },
   (t) => [
     // GET /me/login-activity pages newest first by (at, id).
     index("login_attempts_user_idx").on(t.userId, t.at, t.id),
     index("login_attempts_email_idx").on(t.email, t.at),
     index("login_attempts_ip_idx").on(t.ip, t.at),
+    index("login_attempts_device_idx").on(t.deviceId, t.at),
   ],
 );
 

@@ -5,11 +5,12 @@ import type { AppContext } from "../../context.js";
 import { authTokens, users } from "../../db/schema/index.js";
 import { AppError, unauthorized } from "../../http/problem.js";
 import { hashToken } from "../../lib/tokens.js";
+import { knownDeviceOf, rememberDevice } from "./devices.js";
 import { spendRecoveryCode } from "./recovery-codes.js";
 import { toUserDto, type UserDto } from "./schemas.js";
 import type { Client } from "./service.js";
 import { createSession, type NewSession } from "./sessions.js";
-import { assertLoginAllowed, recordLoginAttempt } from "./throttle.js";
+import { markLoginSucceeded, reserveLoginAttempt } from "./throttle.js";
 import { spendTotpCode } from "./totp.js";
 
 /** Wrong codes a sign-in challenge survives; then the password must be entered again. */
@@ -27,7 +28,8 @@ export async function finishTwoFactorLogin(
   ctx: AppContext,
   body: z.output<typeof login2faBody>,
   client: Client,
-): Promise<{ user: UserDto; session: NewSession }> {
+  deviceToken?: string,
+): Promise<{ user: UserDto; session: NewSession; deviceToken: string | null }> {
   const outcome = await ctx.db.transaction(async (tx) => {
     const [challenge] = await tx
       .select()
@@ -45,9 +47,19 @@ export async function finishTwoFactorLogin(
     if (!challenge) throw challengeInvalid();
     const [user] = await tx.select().from(users).where(eq(users.id, challenge.userId)).limit(1);
     if (!user?.totpEnabledAt) throw challengeInvalid();
-    await assertLoginAllowed(tx, { email: user.email, ip: client.ip });
-
+    const deviceId = await knownDeviceOf(tx, user.id, deviceToken);
     const method = body.code ? "totp" : "recovery_code";
+    // Counted (or refused) before the code is checked; the locks it takes are held until
+    // this transaction ends, so parallel codes on other challenges queue behind it.
+    const attemptId = await reserveLoginAttempt(tx, {
+      userId: user.id,
+      email: user.email,
+      client,
+      deviceId,
+      failureReason: body.code ? "invalid_totp_code" : "invalid_recovery_code",
+      method,
+      twoFactorUsed: true,
+    });
     const ok = body.code
       ? await spendTotpCode(tx, user, body.code)
       : await spendRecoveryCode(tx, user.id, body.recoveryCode ?? "");
@@ -57,15 +69,6 @@ export async function finishTwoFactorLogin(
         .update(authTokens)
         .set({ failedAttempts: failures, ...(failures >= MAX_CHALLENGE_FAILURES ? { usedAt: sql`now()` } : {}) })
         .where(eq(authTokens.id, challenge.id));
-      await recordLoginAttempt(tx, {
-        userId: user.id,
-        email: user.email,
-        client,
-        success: false,
-        failureReason: body.code ? "invalid_totp_code" : "invalid_recovery_code",
-        method,
-        twoFactorUsed: true,
-      });
       return { ok: false as const, attemptsRemaining: Math.max(0, MAX_CHALLENGE_FAILURES - failures) };
     }
     await tx.update(authTokens).set({ usedAt: sql`now()` }).where(eq(authTokens.id, challenge.id));
@@ -76,15 +79,9 @@ export async function finishTwoFactorLogin(
       twoFactorVerified: true,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
-    await recordLoginAttempt(tx, {
-      userId: user.id,
-      email: user.email,
-      client,
-      success: true,
-      method,
-      twoFactorUsed: true,
-    });
-    return { ok: true as const, user: toUserDto(user), session };
+    await markLoginSucceeded(tx, attemptId);
+    const newDevice = deviceId ? null : await rememberDevice(tx, user.id, client.ip);
+    return { ok: true as const, user: toUserDto(user), session, deviceToken: newDevice };
   });
   if (!outcome.ok) {
     // Thrown after the transaction so the failure count and the attempt record are kept.
@@ -97,5 +94,5 @@ export async function finishTwoFactorLogin(
       { attemptsRemaining: outcome.attemptsRemaining },
     );
   }
-  return { user: outcome.user, session: outcome.session };
+  return { user: outcome.user, session: outcome.session, deviceToken: outcome.deviceToken };
 }

@@ -4,10 +4,10 @@ import { users } from "../../db/schema/index.js";
 import { toLocale } from "../mail/templates.js";
 import { consumeToken, issueToken, peekToken, revokeTokens } from "./link-tokens.js";
 import { hashPassword } from "./passwords.js";
-import { consumeLimit, limitState, recordHit } from "./rate-limit.js";
+import { consumeLimit, tryConsumeLimit } from "./rate-limit.js";
 import { assertPasswordAllowed, type Client } from "./service.js";
 import { revokeAllSessions } from "./sessions.js";
-import { HOUR_MS } from "./throttle.js";
+import { forgiveAccountFailures, HOUR_MS } from "./throttle.js";
 
 export const RESET_TTL_MS = HOUR_MS;
 /** Reset emails per address an hour; more requests are answered alike but send nothing. */
@@ -28,9 +28,8 @@ export async function requestPasswordReset(ctx: AppContext, email: string, clien
     });
   }
   const emailKey = `password_forgot:email:${email}`;
-  const state = await limitState(ctx.db, { key: emailKey, max: MAX_RESET_EMAILS_PER_HOUR, windowMs: HOUR_MS });
+  const state = await tryConsumeLimit(ctx.db, { key: emailKey, max: MAX_RESET_EMAILS_PER_HOUR, windowMs: HOUR_MS });
   if (!state.allowed) return;
-  await recordHit(ctx.db, emailKey);
   const [user] = await ctx.db.select().from(users).where(eq(users.email, email)).limit(1);
   if (!user) return;
   await ctx.db.transaction(async (tx) => {
@@ -67,5 +66,7 @@ export async function resetPassword(ctx: AppContext, token: string, password: st
     await revokeAllSessions(tx, row.userId);
     // A challenge issued for the old password must not finish a sign-in after the reset.
     await revokeTokens(tx, row.userId, "password_reset", "login_challenge");
+    // The mailbox is proven: strangers' failed sign-ins stop locking the account (audit finding 8).
+    await forgiveAccountFailures(tx, row.userId);
   });
 }

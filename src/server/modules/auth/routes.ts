@@ -12,6 +12,7 @@ import { access } from "../../http/access.js";
 import { problemSchema } from "../../http/problem.js";
 import { requireUser } from "../../http/request-context.js";
 import { clearSessionCookie, setSessionCookie } from "./cookie.js";
+import { DEVICE_COOKIE, setDeviceCookie } from "./devices.js";
 import { finishTwoFactorLogin } from "./login-2fa.js";
 import { requestPasswordReset, resetPassword } from "./password-reset.js";
 import { userSchema } from "./schemas.js";
@@ -65,10 +66,11 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const result = await login(ctx, request.body, clientOf(request));
+      const result = await login(ctx, request.body, clientOf(request), request.cookies[DEVICE_COOKIE]);
       if ("challengeToken" in result)
         return { twoFactorRequired: true as const, challengeToken: result.challengeToken };
       setSessionCookie(reply, ctx.config, result.session.token);
+      if (result.deviceToken) setDeviceCookie(reply, ctx.config, result.deviceToken);
       return result.user;
     },
   );
@@ -87,8 +89,14 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { user, session } = await finishTwoFactorLogin(ctx, request.body, clientOf(request));
+      const { user, session, deviceToken } = await finishTwoFactorLogin(
+        ctx,
+        request.body,
+        clientOf(request),
+        request.cookies[DEVICE_COOKIE],
+      );
       setSessionCookie(reply, ctx.config, session.token);
+      if (deviceToken) setDeviceCookie(reply, ctx.config, deviceToken);
       return user;
     },
   );

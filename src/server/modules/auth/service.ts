@@ -5,10 +5,11 @@ import type { AppContext } from "../../context.js";
 import { authTokens, users } from "../../db/schema/index.js";
 import { badRequest, conflict, unauthorized } from "../../http/problem.js";
 import { hashToken, newToken } from "../../lib/tokens.js";
+import { knownDeviceOf, rememberDevice } from "./devices.js";
 import { dummyPasswordHash, hashPassword, isCommonPassword, verifyPassword } from "./passwords.js";
 import { toUserDto, type UserDto } from "./schemas.js";
 import { createSession, type NewSession } from "./sessions.js";
-import { assertLoginAllowed, recordLoginAttempt } from "./throttle.js";
+import { dropLoginAttempt, markLoginSucceeded, recordLoginAttempt, reserveLoginAttempt } from "./throttle.js";
 import { sendVerificationEmail } from "./verify-email.js";
 
 export interface Client {
@@ -60,32 +61,41 @@ export async function signup(
   });
 }
 
+/**
+ * Sign-in with email and password. `deviceToken` is the device cookie the browser presented
+ * (devices.ts): on a device the account knows, failures are counted per device.
+ * A session answer carries `deviceToken` when this browser just became a known device.
+ */
 export async function login(
   ctx: AppContext,
   body: z.output<typeof loginBody>,
   client: Client,
-): Promise<{ user: UserDto; session: NewSession } | { challengeToken: string }> {
-  await assertLoginAllowed(ctx.db, { email: body.email, ip: client.ip });
+  deviceToken?: string,
+): Promise<{ user: UserDto; session: NewSession; deviceToken: string | null } | { challengeToken: string }> {
   const [user] = await ctx.db.select().from(users).where(eq(users.email, body.email)).limit(1);
+  const deviceId = user ? await knownDeviceOf(ctx.db, user.id, deviceToken) : null;
+  // Counted (or refused) before the argon2 check, so parallel guesses cannot overrun the limit.
+  const attemptId = await reserveLoginAttempt(ctx.db, {
+    userId: user?.id ?? null,
+    email: body.email,
+    client,
+    deviceId,
+    failureReason: user ? "invalid_password" : "unknown_email",
+  });
   const ok = await verifyPassword(user?.passwordHash ?? (await dummyPasswordHash()), body.password);
-  if (!user || !ok) {
-    await recordLoginAttempt(ctx.db, {
-      userId: user?.id ?? null,
-      email: body.email,
-      client,
-      success: false,
-      failureReason: user ? "invalid_password" : "unknown_email",
-    });
-    throw unauthorized("The email or password is incorrect.", "invalid_credentials");
-  }
+  if (!user || !ok) throw unauthorized("The email or password is incorrect.", "invalid_credentials");
   if (user.totpEnabledAt) {
     const challengeToken = newToken(32);
-    await ctx.db.insert(authTokens).values({
-      userId: user.id,
-      kind: "login_challenge",
-      tokenHash: hashToken(challengeToken),
-      ip: client.ip,
-      expiresAt: new Date(Date.now() + LOGIN_CHALLENGE_TTL_MS),
+    await ctx.db.transaction(async (tx) => {
+      await tx.insert(authTokens).values({
+        userId: user.id,
+        kind: "login_challenge",
+        tokenHash: hashToken(challengeToken),
+        ip: client.ip,
+        expiresAt: new Date(Date.now() + LOGIN_CHALLENGE_TTL_MS),
+      });
+      // The second step records how this sign-in ends.
+      await dropLoginAttempt(tx, attemptId);
     });
     return { challengeToken };
   }
@@ -97,7 +107,8 @@ export async function login(
       twoFactorVerified: false,
       idleTtlMs: ctx.config.sessionIdleTtlMs,
     });
-    await recordLoginAttempt(tx, { userId: user.id, email: user.email, client, success: true });
-    return { user: toUserDto(user), session };
+    await markLoginSucceeded(tx, attemptId);
+    const newDevice = deviceId ? null : await rememberDevice(tx, user.id, client.ip);
+    return { user: toUserDto(user), session, deviceToken: newDevice };
   });
 }

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
 import type { Transporter } from "nodemailer";
 import nodemailer from "nodemailer";
 import type { Logger } from "pino";
@@ -22,6 +22,11 @@ export interface OutboxOptions {
 
 export const URL_RE = /https?:\/\/[^\s"<>]+/g;
 
+type Message = typeof mailOutbox.$inferSelect;
+
+/** A delivered (or abandoned) message keeps its recipient, template, times and error, not its text. */
+const PURGED = { subject: "", textBody: "", htmlBody: "" } as const;
+
 /** SMTP replies 5xx are permanent (unknown mailbox, rejected content): retrying cannot help. */
 function isPermanent(err: unknown): boolean {
   const code = (err as { responseCode?: unknown }).responseCode;
@@ -43,6 +48,8 @@ export class Outbox {
   private readonly retryBaseMs: number;
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
+  private readonly messageIdDomain: string;
+  private purgePending = true;
 
   /** The outbox the app runs with, from the environment (SMTP_URL, MAIL_FROM, MAIL_POLL_MS, …). */
   static fromConfig(db: Db, log: Logger, config: Config): Outbox {
@@ -72,6 +79,7 @@ export class Outbox {
     this.retryBaseMs = opts.retryBaseMs ?? 5000;
     this.maxAttempts = opts.maxAttempts ?? 12;
     this.leaseMs = opts.leaseMs ?? 60_000;
+    this.messageIdDomain = /@([^\s<>@]+)>?\s*$/.exec(opts.from)?.[1] ?? "chorus.localhost";
   }
 
   get isDevMailbox(): boolean {
@@ -124,7 +132,8 @@ export class Outbox {
     this.timer = setTimeout(() => {
       this.timer = null;
       if (this.running) return this.schedule(delayMs);
-      this.running = this.drain()
+      this.running = this.purgeOnce()
+        .then(() => this.drain())
         .then(() => undefined)
         .catch((err) => this.opts.log.error({ err }, "mail outbox: drain failed"))
         .finally(() => {
@@ -133,6 +142,12 @@ export class Outbox {
         });
     }, delayMs);
     this.timer.unref();
+  }
+
+  private async purgeOnce(): Promise<void> {
+    if (!this.purgePending) return;
+    await this.purgeDelivered();
+    this.purgePending = false;
   }
 
   /** Sends every due message once; returns how many were sent. */
@@ -168,49 +183,116 @@ export class Outbox {
       .returning();
   }
 
-  private async deliver(m: typeof mailOutbox.$inferSelect): Promise<boolean> {
+  private async deliver(m: Message): Promise<boolean> {
+    let messageId: string | null;
     try {
-      let messageId: string | null = null;
-      if (this.transport) {
-        const info = await this.transport.sendMail({
-          from: this.opts.from,
-          to: m.toEmail,
-          subject: m.subject,
-          text: m.textBody,
-          html: m.htmlBody,
-          headers: { "X-Chorus-Message-Id": m.id },
-        });
-        messageId = info.messageId ?? null;
-      } else {
-        this.opts.log.info(
-          { to: m.toEmail, subject: m.subject, links: m.textBody.match(URL_RE) ?? [] },
-          "dev mailbox: message stored",
-        );
-      }
-      await this.opts.db
-        .update(mailOutbox)
-        .set({ status: "sent", sentAt: new Date(), lockedUntil: null, lastError: null, messageId })
-        .where(and(eq(mailOutbox.id, m.id), eq(mailOutbox.status, "pending")));
-      return true;
+      messageId = await this.send(m);
     } catch (err) {
-      const attempts = m.attempts;
-      const failed = attempts >= this.maxAttempts || isPermanent(err);
-      const delay = Math.min(this.retryBaseMs * 2 ** (attempts - 1), 3_600_000);
-      this.opts.log.warn(
-        { err: (err as Error).message, to: m.toEmail, attempts, willRetry: !failed },
-        failed ? "mail outbox: send failed for good" : "mail outbox: send failed, will retry",
-      );
-      await this.opts.db
-        .update(mailOutbox)
-        .set({
-          status: failed ? "failed" : "pending",
-          lockedUntil: null,
-          lastError: String((err as Error).message).slice(0, 500),
-          nextAttemptAt: new Date(Date.now() + delay),
-        })
-        .where(eq(mailOutbox.id, m.id));
+      await this.recordFailure(m, err);
       return false;
     }
+    // Accepted by the SMTP server (or stored, in the mailbox): from here on a database error is
+    // bookkeeping, never a send failure, and must not send the message again.
+    await this.recordSent(m, messageId);
+    return true;
+  }
+
+  /** Hands the message to the SMTP server; resolves once accepted, with its Message-ID. */
+  private async send(m: Message): Promise<string | null> {
+    if (!this.transport) {
+      // The development mailbox is the delivery: its links in the log are the feature.
+      this.opts.log.info(
+        { to: m.toEmail, subject: m.subject, links: m.textBody.match(URL_RE) ?? [] },
+        "dev mailbox: message stored",
+      );
+      return null;
+    }
+    const info = await this.transport.sendMail({
+      from: this.opts.from,
+      to: m.toEmail,
+      subject: m.subject,
+      text: m.textBody,
+      html: m.htmlBody,
+      // The same Message-ID on every attempt: a receiver can tell a repeat delivery (after a
+      // crash between acceptance and bookkeeping) from a new message.
+      messageId: `<${m.id}@${this.messageIdDomain}>`,
+      headers: { "X-Chorus-Message-Id": m.id },
+    });
+    return info.messageId ?? null;
+  }
+
+  /**
+   * Marks the message sent; with SMTP also drops its subject and bodies, whose links carry live
+   * tokens (the mailbox keeps them: it is where they are read). A failing statement (a dropped
+   * connection, a failover) is retried while the lease still keeps other workers off the row.
+   * If the lease runs out first, the row stays pending and is sent again once the lease ends:
+   * delivery is at least once, a short database blip never causes a resend.
+   */
+  private async recordSent(m: Message, messageId: string | null): Promise<void> {
+    const leaseEnds = m.lockedUntil?.getTime() ?? 0;
+    for (let retry = 0; ; retry++) {
+      try {
+        await this.opts.db
+          .update(mailOutbox)
+          .set({
+            status: "sent",
+            sentAt: new Date(),
+            lockedUntil: null,
+            lastError: null,
+            messageId,
+            ...(this.transport ? PURGED : {}),
+          })
+          .where(and(eq(mailOutbox.id, m.id), eq(mailOutbox.status, "pending")));
+        return;
+      } catch (err) {
+        const delay = Math.min(100 * 2 ** retry, 5000);
+        if (Date.now() + delay > leaseEnds - 1000) {
+          this.opts.log.error(
+            { err, id: m.id, to: m.toEmail },
+            "mail outbox: sent, but recording it failed until the lease ended; it will be sent again",
+          );
+          return;
+        }
+        this.opts.log.warn(
+          { err: (err as Error).message, id: m.id, retryInMs: delay },
+          "mail outbox: sent; recording it failed, retrying",
+        );
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
+  }
+
+  private async recordFailure(m: Message, err: unknown): Promise<void> {
+    const attempts = m.attempts;
+    const failed = attempts >= this.maxAttempts || isPermanent(err);
+    const delay = Math.min(this.retryBaseMs * 2 ** (attempts - 1), 3_600_000);
+    this.opts.log.warn(
+      { err: (err as Error).message, to: m.toEmail, attempts, willRetry: !failed },
+      failed ? "mail outbox: send failed for good" : "mail outbox: send failed, will retry",
+    );
+    await this.opts.db
+      .update(mailOutbox)
+      .set({
+        status: failed ? "failed" : "pending",
+        lockedUntil: null,
+        lastError: String((err as Error).message).slice(0, 500),
+        nextAttemptAt: new Date(Date.now() + delay),
+        // Never to be sent: nothing to keep the links for.
+        ...(failed ? PURGED : {}),
+      })
+      .where(eq(mailOutbox.id, m.id));
+  }
+
+  /**
+   * With SMTP, rows sent or failed before bodies were dropped on delivery (older versions, or a
+   * development mailbox switched to SMTP) lose them too; once per start.
+   */
+  private async purgeDelivered(): Promise<void> {
+    if (!this.transport) return;
+    await this.opts.db
+      .update(mailOutbox)
+      .set(PURGED)
+      .where(and(inArray(mailOutbox.status, ["sent", "failed"]), ne(mailOutbox.textBody, "")));
   }
 
   /** Newest first: the development mailbox. */

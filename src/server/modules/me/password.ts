@@ -4,7 +4,7 @@ import { users } from "../../db/schema/index.js";
 import { badRequest, notFound } from "../../http/problem.js";
 import { revokeTokens } from "../auth/link-tokens.js";
 import { hashPassword, verifyPassword } from "../auth/passwords.js";
-import { assertReauthAllowed, recordReauthFailure } from "../auth/reauth.js";
+import { beginReauth } from "../auth/reauth.js";
 import { assertPasswordAllowed } from "../auth/service.js";
 import { revokeAllSessions } from "../auth/sessions.js";
 
@@ -15,13 +15,11 @@ export const passwordIncorrect = (field: string) =>
 
 /** Checks the signed-in user's password, counting failures against the re-authentication limit. */
 export async function assertPassword(ctx: AppContext, userId: string, password: string, field: string) {
-  await assertReauthAllowed(ctx.db, userId);
+  const attempt = await beginReauth(ctx.db, userId);
   const [user] = await ctx.db.select().from(users).where(eq(users.id, userId)).limit(1);
   if (!user) throw notFound("user", "user_not_found");
-  if (!(await verifyPassword(user.passwordHash, password))) {
-    await recordReauthFailure(ctx.db, userId);
-    throw passwordIncorrect(field);
-  }
+  if (!(await verifyPassword(user.passwordHash, password))) throw passwordIncorrect(field);
+  await attempt.passed();
   return user;
 }
 

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import { sessions, users } from "../../db/schema/index.js";
 import { badRequest, conflict, notFound } from "../../http/problem.js";
-import { assertReauthAllowed, recordReauthFailure } from "../auth/reauth.js";
+import { beginReauth } from "../auth/reauth.js";
 import { deleteRecoveryCodes, replaceRecoveryCodes } from "../auth/recovery-codes.js";
 import { spendSecondFactor } from "../auth/second-factor.js";
 import { newTotpSecret, spendTotpCode, totpEnrollment } from "../auth/totp.js";
@@ -39,11 +39,9 @@ export async function enableTotp(ctx: AppContext, auth: { userId: string; sessio
   const user = await loadUser(ctx, auth.userId);
   if (user.totpEnabledAt) throw alreadyEnabled();
   if (!user.totpSecret) throw conflict("two_factor_setup_required", "Start the setup first to get a secret.");
-  await assertReauthAllowed(ctx.db, user.id);
-  if (!(await spendTotpCode(ctx.db, user, code))) {
-    await recordReauthFailure(ctx.db, user.id);
-    throw invalidCode();
-  }
+  const attempt = await beginReauth(ctx.db, user.id);
+  if (!(await spendTotpCode(ctx.db, user, code))) throw invalidCode();
+  await attempt.passed();
   return ctx.db.transaction(async (tx) => {
     await tx.update(users).set({ totpEnabledAt: sql`now()`, updatedAt: sql`now()` }).where(eq(users.id, user.id));
     // This session has just proved the second factor.
@@ -54,11 +52,9 @@ export async function enableTotp(ctx: AppContext, auth: { userId: string; sessio
 
 /** Spends a code (authenticator or recovery) of a user with 2FA on, counting failures. */
 async function assertSecondFactor(ctx: AppContext, userId: string, code: string): Promise<void> {
-  await assertReauthAllowed(ctx.db, userId);
-  if (!(await spendSecondFactor(ctx.db, userId, code))) {
-    await recordReauthFailure(ctx.db, userId);
-    throw invalidCode();
-  }
+  const attempt = await beginReauth(ctx.db, userId);
+  if (!(await spendSecondFactor(ctx.db, userId, code))) throw invalidCode();
+  await attempt.passed();
 }
 
 export async function regenerateRecoveryCodes(ctx: AppContext, userId: string, code: string) {

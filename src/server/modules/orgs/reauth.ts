@@ -3,7 +3,7 @@ import type { DbOrTx } from "../../db/client.js";
 import { users } from "../../db/schema/index.js";
 import { forbidden, unauthorized } from "../../http/problem.js";
 import { verifyPassword } from "../auth/passwords.js";
-import { assertReauthAllowed, recordReauthFailure } from "../auth/reauth.js";
+import { beginReauth } from "../auth/reauth.js";
 import { spendSecondFactor } from "../auth/second-factor.js";
 
 /**
@@ -17,7 +17,8 @@ export async function reauthenticate(
   userId: string,
   input: { password: string; code?: string | undefined },
 ): Promise<void> {
-  await assertReauthAllowed(db, userId);
+  // Counted before the checks; given back below only when every asked-for check passed.
+  const attempt = await beginReauth(db, userId);
   const [user] = await db
     .select({ passwordHash: users.passwordHash, totpEnabledAt: users.totpEnabledAt })
     .from(users)
@@ -25,15 +26,16 @@ export async function reauthenticate(
     .limit(1);
   if (!user) throw unauthorized();
   if (!(await verifyPassword(user.passwordHash, input.password))) {
-    await recordReauthFailure(db, userId);
     throw forbidden("invalid_password", "The password is incorrect.");
   }
-  if (!user.totpEnabledAt) return;
+  if (!user.totpEnabledAt) return attempt.passed();
   if (!input.code) {
+    // Not a wrong answer: the code was simply not given yet.
+    await attempt.passed();
     throw forbidden("two_factor_code_required", "Enter the code from your authenticator app (or a recovery code).");
   }
   if (!(await spendSecondFactor(db, userId, input.code))) {
-    await recordReauthFailure(db, userId);
     throw forbidden("invalid_two_factor_code", "The two-factor code is not valid.");
   }
+  await attempt.passed();
 }
