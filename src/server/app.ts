@@ -35,7 +35,8 @@ export interface BuildOptions {
   config: Config;
   database: Database;
   logger: Logger;
-  outbox?: Outbox;
+  /** A mail outbox of the test's own (SMTP settings), on the app's job queue. */
+  outbox?: (jobs: JobQueue) => Outbox;
   /** The guard's cache (default: started here for the database and config). */
   authz?: Authz;
   /** Run job workers and schedules in this process (`npm start`); off, jobs are only enqueued. */
@@ -58,15 +59,18 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   });
   if (opts.onRoute) app.addHook("onRoute", opts.onRoute);
 
-  const outbox = opts.outbox ?? Outbox.fromConfig(database.db, logger, config);
-  const authz = opts.authz ?? (await startAuthz(database, config, logger));
   const jobs = new JobQueue(database, logger, { workers: opts.workers ?? false });
+  const outbox = opts.outbox?.(jobs) ?? Outbox.fromConfig(database.db, logger, config, jobs);
+  const authz = opts.authz ?? (await startAuthz(database, config, logger));
   const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz, jobs };
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
   registerRetentionJob(ctx);
   await jobs.start();
-  app.addHook("onClose", () => jobs.stop());
+  app.addHook("onClose", async () => {
+    await jobs.stop();
+    await outbox.stop();
+  });
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -36,7 +36,8 @@ export interface JobRun<T> {
   signal: AbortSignal;
 }
 
-export type JobHandler<T> = (run: JobRun<T>) => Promise<void>;
+/** Resolving is success; `false` says the run had nothing to do (drain() does not count it). */
+export type JobHandler<T> = (run: JobRun<T>) => Promise<boolean | void>;
 
 export function toRun<T>(job: Job<T>, retryLimit: number): JobRun<T> {
   return {

@@ -151,7 +151,8 @@ export class JobQueue {
 
   /**
    * Runs every job of `type` that is due now, in this process, and returns how many ran
-   * successfully. For tests and scripts: a queue started without workers does nothing alone.
+   * successfully (not counting handlers that answered `false`: nothing to do). For tests and
+   * scripts: a queue started without workers does nothing alone.
    */
   async drain<T extends object>(type: JobType<T>, batchSize = 20): Promise<number> {
     const reg = this.assertRegistered(type) as unknown as Registration<T>;
@@ -161,9 +162,9 @@ export class JobQueue {
       if (jobs.length === 0) return done;
       for (const job of jobs) {
         try {
-          await reg.handler(toRun(job, type.queue.retryLimit ?? DEFAULT_RETRY_LIMIT));
+          const did = await reg.handler(toRun(job, type.queue.retryLimit ?? DEFAULT_RETRY_LIMIT));
           await this.boss.complete(type.name, { id: job.id, retryCount: job.retryCount });
-          done++;
+          if (did !== false) done++;
         } catch (err) {
           await this.boss.fail(type.name, { id: job.id, retryCount: job.retryCount }, errorOutput(err));
         }
