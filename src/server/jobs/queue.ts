@@ -120,6 +120,9 @@ export class JobQueue {
           burstWhenBatchFull: true,
           localConcurrency: type.work?.localConcurrency ?? 1,
           pollingIntervalSeconds: type.work?.pollingIntervalSeconds ?? 2,
+          // A notification announces new jobs only: retries and delayed jobs come due unannounced,
+          // so polling keeps its own pace instead of pg-boss's 30 s backstop.
+          notifyPollingIntervalSeconds: type.work?.pollingIntervalSeconds ?? 2,
           perJobResults: true,
         },
         (jobs: Job<object>[]) => this.runBatch(reg, jobs),
