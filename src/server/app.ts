@@ -15,6 +15,8 @@ import { installGuard, installWriteBarrier } from "./http/guard.js";
 import { OPENAPI_TAGS, openapiTransform, openapiTransformObject, SECURITY_SCHEMES } from "./http/openapi.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
+import { JobQueue } from "./jobs/queue.js";
+import { registerRetentionJob } from "./modules/activity/retention.js";
 import { activityRoutes } from "./modules/activity/routes.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { sessionCookieName } from "./modules/auth/sessions.js";
@@ -35,9 +37,12 @@ export interface BuildOptions {
   config: Config;
   database: Database;
   logger: Logger;
-  outbox?: Outbox;
+  /** A mail outbox of the test's own (SMTP settings), on the app's job queue. */
+  outbox?: (jobs: JobQueue) => Outbox;
   /** The guard's cache (default: started here for the database and config). */
   authz?: Authz;
+  /** Run job workers and schedules in this process (`npm start`); off, jobs are only enqueued. */
+  workers?: boolean;
   /** Serve the built web app from dist/web (production and npm start). */
   serveWeb?: boolean;
   /** Sees every route as it is registered (tests list the routes and their access declarations). */
@@ -56,11 +61,18 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   });
   if (opts.onRoute) app.addHook("onRoute", opts.onRoute);
 
-  const outbox = opts.outbox ?? Outbox.fromConfig(database.db, logger, config);
+  const jobs = new JobQueue(database, logger, { workers: opts.workers ?? false });
+  const outbox = opts.outbox?.(jobs) ?? Outbox.fromConfig(database.db, logger, config, jobs);
   const authz = opts.authz ?? (await startAuthz(database, config, logger));
-  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz };
+  const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz, jobs };
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
+  registerRetentionJob(ctx);
+  await jobs.start();
+  app.addHook("onClose", async () => {
+    await jobs.stop();
+    await outbox.stop();
+  });
 
   // The API speaks JSON (and the CSV import, text/csv, in its own route). Fastify also parses
   // text/plain by default: a type a browser sends cross-site without a CORS preflight, so a

@@ -3,7 +3,6 @@ import { authzState } from "./authz/start.js";
 import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/client.js";
 import { createLogger } from "./logger.js";
-import { startRetentionJob } from "./modules/activity/retention.js";
 
 const config = loadConfigOrExit(process.env);
 const log = createLogger(config.logLevel);
@@ -33,15 +32,20 @@ const database = await step(
     }),
 );
 await step("applying database migrations", () => database.migrate());
-const app = await buildApp({ config, database, logger: log, serveWeb: true });
+const app = await step("starting the job queue and the HTTP app", () =>
+  buildApp({ config, database, logger: log, serveWeb: true, workers: true }),
+);
 
 if (config.seedDemo) {
   const { seedDemo } = await import("./demo/seed.js");
   await step("seeding the demo organization (SEED_DEMO)", () => seedDemo(app.ctx));
 }
 
-app.ctx.outbox.start();
-const retention = startRetentionJob(app.ctx);
+await step("preparing the mail outbox", async () => {
+  await app.ctx.outbox.purgeDelivered();
+  const requeued = await app.ctx.outbox.requeueOrphans();
+  if (requeued > 0) log.info({ requeued }, "mail outbox: pending messages given back to the job queue");
+});
 await step(`listening on ${config.host}:${config.port} (PORT)`, () =>
   app.listen({ port: config.port, host: config.host }),
 );
@@ -81,7 +85,9 @@ async function shutdown(signal: string): Promise<void> {
   }, 15_000);
   force.unref();
   try {
-    const closing = app.close(); // stops accepting, waits for in-flight requests
+    // Stops accepting, waits for in-flight requests, then (onClose) lets the job workers finish
+    // the jobs in hand and closes the mail transport.
+    const closing = app.close();
     // A keep-alive connection busy when closing began turns idle once it has answered, and
     // would then hold the server open until the client lets go: close such connections as
     // soon as they are idle.
@@ -89,9 +95,6 @@ async function shutdown(signal: string): Promise<void> {
     await closing;
     clearInterval(sweep);
     log.info("shutdown: requests finished");
-    await app.ctx.outbox.stop();
-    await retention.stop();
-    log.info("shutdown: background jobs stopped");
     await database.close();
     log.info("stopped");
     process.exit(0);

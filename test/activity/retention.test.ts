@@ -1,8 +1,7 @@
-import { and, count, eq, lt } from "drizzle-orm";
-import pino from "pino";
+import { and, count, eq, lt, sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { activity, organizations } from "../../src/server/db/schema/index.js";
-import { runRetention, startRetentionJob } from "../../src/server/modules/activity/retention.js";
+import { retentionJob, runRetention } from "../../src/server/modules/activity/retention.js";
 import { createOrg, createUser, daysAgo, insertActivity, insertManyActivity } from "../helpers/activity.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 
@@ -70,7 +69,7 @@ describe("activity retention", () => {
     expect(old!.n).toBe(0);
   });
 
-  it("runs as a periodic job that stops cleanly", async () => {
+  it("runs as the activity.retention job of the job queue", async () => {
     const db = t.database.db;
     const owner = await createUser(db);
     const { orgId } = await createOrg(db, owner, { name: "Job", activityRetentionDays: 1 });
@@ -78,9 +77,28 @@ describe("activity retention", () => {
       { at: daysAgo(3), action: "a.old" },
       { at: new Date(), action: "a.new" },
     ]);
-    const job = startRetentionJob({ db, log: pino({ level: "silent" }) }, { firstRunAfterMs: 0, intervalMs: 50 });
-    for (let i = 0; i < 200 && (await countOf(orgId)) > 1; i++) await new Promise((r) => setTimeout(r, 25));
-    await job.stop();
+    await t.app.ctx.jobs.enqueue(db, retentionJob, {});
+    expect(await t.app.ctx.jobs.drain(retentionJob)).toBe(1);
     expect(await countOf(orgId)).toBe(1);
   });
+
+  it("is scheduled hourly (UTC) by an instance that runs workers, once for all instances", async () => {
+    const a = await createTestApp({ database: t.database, workers: true });
+    const b = await createTestApp({ database: t.database, workers: true });
+    try {
+      const res = await db().execute(
+        sql`select name, cron, timezone from pgboss.schedule where name = 'activity.retention'`,
+      );
+      expect((res as unknown as { rows: unknown[] }).rows).toEqual([
+        { name: "activity.retention", cron: "17 * * * *", timezone: "UTC" },
+      ]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
 });
+
+function db() {
+  return t.database.db;
+}

@@ -7,6 +7,7 @@ import { startAuthz } from "../../src/server/authz/start.js";
 import { type Config, loadConfig } from "../../src/server/config.js";
 import type { Database } from "../../src/server/db/client.js";
 import { mailOutbox } from "../../src/server/db/schema/index.js";
+import type { JobQueue } from "../../src/server/jobs/queue.js";
 import type { Outbox } from "../../src/server/modules/mail/outbox.js";
 import { createTestDatabase } from "./db.js";
 
@@ -31,7 +32,10 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Reuse a database (e.g. two app instances on one PostgreSQL). */
   database?: Database;
-  outbox?: (database: Database, config: Config) => Outbox;
+  /** A mail outbox of the test's own on the app's job queue (e.g. other SMTP settings). */
+  outbox?: (database: Database, config: Config, jobs: JobQueue) => Outbox;
+  /** Run job workers and schedules, as `npm start` does (default: jobs are only enqueued; tests drain). */
+  workers?: boolean;
   /** Lease and reconnect timing of the authorization cache's PostgreSQL bus. */
   authzTiming?: PgBusTiming;
   /** The app's logger (default: silent, or TEST_LOG_LEVEL). */
@@ -44,14 +48,14 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
   const database = opts.database ?? (await createTestDatabase());
   const config = loadConfig({ NODE_ENV: "test", APP_URL, LOG_LEVEL: "silent", ...opts.env });
   const logger = opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const outbox = opts.outbox?.(database, config);
   const authz = opts.authzTiming ? await startAuthz(database, config, logger, opts.authzTiming) : undefined;
   const app = await buildApp({
     config,
     database,
     logger,
+    workers: opts.workers ?? false,
     serveWeb: opts.serveWeb ?? false,
-    ...(outbox ? { outbox } : {}),
+    ...(opts.outbox ? { outbox: (jobs: JobQueue) => opts.outbox!(database, config, jobs) } : {}),
     ...(authz ? { authz } : {}),
   });
   await app.ready();
@@ -63,7 +67,6 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     settle: () => app.ctx.authz.bus.barrier(),
     close: async () => {
       await app.close();
-      await app.ctx.outbox.stop();
       if (!opts.database) await database.close();
     },
   };

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/server/config.js";
 import { type Database, openDatabase } from "../../src/server/db/client.js";
 import { mailOutbox } from "../../src/server/db/schema/index.js";
-import { Outbox } from "../../src/server/modules/mail/outbox.js";
 import { APP_URL, createTestApp, signUp, type TestApp, uniqueEmail } from "../helpers/app.js";
 import { createTestDatabase } from "../helpers/db.js";
+import { openOutbox } from "../helpers/outbox.js";
 import { freePort, TestSmtp, until } from "./smtp.js";
 
 describe("mail sent by two app instances through SMTP", () => {
@@ -22,8 +22,9 @@ describe("mail sent by two app instances through SMTP", () => {
     second = database.url ? await openDatabase({ url: database.url, poolSize: 4 }) : database;
     port = await freePort(); // the SMTP server is down at first
     const env = { SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_POLL_MS: "20", MAIL_RETRY_BASE_MS: "20" };
-    one = await createTestApp({ database, env });
-    two = await createTestApp({ database: second, env });
+    // Both instances run job workers, as `npm start` does: they share the mail.send jobs.
+    one = await createTestApp({ database, env, workers: true });
+    two = await createTestApp({ database: second, env, workers: true });
   });
   afterAll(async () => {
     await one?.close();
@@ -52,8 +53,6 @@ describe("mail sent by two app instances through SMTP", () => {
     const rows = () => one.database.db.select().from(mailOutbox).where(inArray(mailOutbox.toEmail, emails));
     expect(await rows()).toHaveLength(4);
 
-    one.app.ctx.outbox.start();
-    two.app.ctx.outbox.start();
     // Every message fails at least once while nothing listens.
     await until(async () => (await rows()).every((r) => r.attempts >= 1 && r.lastError !== null));
     expect((await rows()).every((r) => r.status === "pending")).toBe(true);
@@ -61,8 +60,6 @@ describe("mail sent by two app instances through SMTP", () => {
     smtp = await TestSmtp.start({ port });
     const received = await smtp.waitForCount(4, (m) => emails.includes(m.to && "text" in m.to ? m.to.text : ""));
     await until(async () => (await rows()).every((r) => r.status === "sent"));
-    await one.app.ctx.outbox.stop();
-    await two.app.ctx.outbox.stop();
 
     for (const r of await rows()) expect(smtp.withId(r.id)).toHaveLength(1);
     expect(received).toHaveLength(4);
@@ -171,11 +168,9 @@ describe("development mailbox", () => {
         cb();
       },
     });
-    const outbox = new Outbox({
-      db: t.database.db,
+    const { outbox, close } = await openOutbox(t.database, {
       log: pino({ level: "info" }, sink),
       from: "x <x@x.test>",
-      smtpUrl: undefined,
     });
     const id = await t.database.db.transaction((tx) =>
       outbox.enqueue(tx, {
@@ -186,6 +181,7 @@ describe("development mailbox", () => {
       }),
     );
     await outbox.drain();
+    await close();
     const line = lines.map((l) => JSON.parse(l)).find((l) => l.to === "log@example.com");
     expect(line?.links).toEqual(["http://chorus.test/reset-password?token=zzz"]);
     expect((await t.client().get(`/api/v1/dev/mailbox/${id}`)).json().status).toBe("sent");

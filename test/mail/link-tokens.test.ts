@@ -27,8 +27,8 @@ beforeAll(async () => {
     env: { SMTP_URL: smtp.url },
     logger: createLogger("info", sink),
     serveWeb: true,
+    workers: true,
   });
-  t.app.ctx.outbox.start();
 });
 afterAll(async () => {
   await t?.close();

@@ -4,8 +4,9 @@ import pino from "pino";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { type Database, openDatabase } from "../../src/server/db/client.js";
 import { mailOutbox } from "../../src/server/db/schema/index.js";
-import { Outbox } from "../../src/server/modules/mail/outbox.js";
+import type { Outbox, OutboxOptions } from "../../src/server/modules/mail/outbox.js";
 import { createTestDatabase } from "../helpers/db.js";
+import { openOutbox } from "../helpers/outbox.js";
 import { freePort, TestSmtp, until } from "./smtp.js";
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
@@ -28,20 +29,23 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await shared.db.delete(mailOutbox);
+  // And their jobs (the queue's schema exists once a first outbox has started).
+  await shared.db.execute(sql`delete from pgboss.job where name = 'mail.send'`).catch(() => {});
 });
 
 async function database(): Promise<Database> {
   return shared;
 }
 
-function outbox(
+/** An outbox on a job queue of its own (another instance); `workers` delivers by itself. */
+async function outbox(
   db: Database,
   smtpUrl: string | undefined,
-  over: Partial<ConstructorParameters<typeof Outbox>[0]> = {},
-) {
-  const o = new Outbox({ db: db.db, log, from: "Chorus <no-reply@chorus.test>", smtpUrl, ...over });
-  cleanups.push(() => o.stop());
-  return o;
+  over: Partial<Omit<OutboxOptions, "db" | "jobs">> & { workers?: boolean } = {},
+): Promise<Outbox> {
+  const o = await openOutbox(db, { log, smtpUrl, ...over });
+  cleanups.push(o.close);
+  return o.outbox;
 }
 
 async function enqueue(db: Database, o: Outbox, to: string, firstName = "Ada"): Promise<string> {
@@ -63,7 +67,7 @@ async function row(db: Database, id: string) {
 describe("mail outbox", () => {
   it("commits mail with the caller's transaction: a rolled-back change leaves no mail", async () => {
     const db = await database();
-    const o = outbox(db, undefined);
+    const o = await outbox(db, undefined);
     await expect(
       db.db.transaction(async (tx) => {
         await o.enqueue(tx, {
@@ -84,9 +88,8 @@ describe("mail outbox", () => {
   it("retries while the SMTP server is down and delivers exactly once when it comes up", async () => {
     const db = await database();
     const port = await freePort();
-    const o = outbox(db, `smtp://127.0.0.1:${port}`, { pollMs: 20, retryBaseMs: 20 });
+    const o = await outbox(db, `smtp://127.0.0.1:${port}`, { pollMs: 20, retryBaseMs: 20, workers: true });
     const id = await enqueue(db, o, "later@example.com");
-    o.start();
 
     // Nothing listens on the port: the first attempt fails and the message stays pending.
     const failedOnce = await until(async () => {
@@ -104,8 +107,6 @@ describe("mail outbox", () => {
       const r = await row(db, id);
       return r.status === "sent" ? r : null;
     });
-    await o.stop();
-
     expect(sent.attempts).toBeGreaterThanOrEqual(2);
     expect(sent.sentAt).toBeInstanceOf(Date);
     expect(sent.lastError).toBeNull();
@@ -137,8 +138,8 @@ describe("mail outbox", () => {
       },
     });
     cleanups.push(() => smtp.close());
-    const one = outbox(db1, smtp.url, { from: "Worker One <one@chorus.test>" });
-    const two = outbox(db2, smtp.url, { from: "Worker Two <two@chorus.test>" });
+    const one = await outbox(db1, smtp.url, { from: "Worker One <one@chorus.test>" });
+    const two = await outbox(db2, smtp.url, { from: "Worker Two <two@chorus.test>" });
 
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) ids.push(await enqueue(i % 2 ? db2 : db1, i % 2 ? two : one, `m${i}@example.com`));
@@ -164,8 +165,8 @@ describe("mail outbox", () => {
     const db2 = second;
     const smtp = await TestSmtp.start();
     cleanups.push(() => smtp.close());
-    const one = outbox(db1, smtp.url);
-    const two = outbox(db2, smtp.url);
+    const one = await outbox(db1, smtp.url);
+    const two = await outbox(db2, smtp.url);
     const ids: string[] = [];
     for (let i = 0; i < 24; i++) ids.push(await enqueue(db1, one, `c${i}@example.com`));
     const counts = await Promise.all([one.drain(3), two.drain(3), one.drain(3), two.drain(3)]);
@@ -178,7 +179,7 @@ describe("mail outbox", () => {
   it("marks a message failed after the maximum number of attempts, and stops trying", async () => {
     const db = await database();
     const port = await freePort(); // nobody listens
-    const o = outbox(db, `smtp://127.0.0.1:${port}`, { retryBaseMs: 1, maxAttempts: 3 });
+    const o = await outbox(db, `smtp://127.0.0.1:${port}`, { retryBaseMs: 1, maxAttempts: 3 });
     const id = await enqueue(db, o, "never@example.com");
     const failed = await until(async () => {
       await o.drain();
@@ -196,7 +197,7 @@ describe("mail outbox", () => {
     const db = await database();
     const smtp = await TestSmtp.start({ rejectWith: 550 });
     cleanups.push(() => smtp.close());
-    const o = outbox(db, smtp.url, { retryBaseMs: 1, maxAttempts: 5 });
+    const o = await outbox(db, smtp.url, { retryBaseMs: 1, maxAttempts: 5 });
     const id = await enqueue(db, o, "unknown@example.com");
     expect(await o.drain()).toBe(0);
     const r = await row(db, id);
@@ -209,14 +210,20 @@ describe("mail outbox", () => {
     const db = await database();
     const smtp = await TestSmtp.start({ rejectWith: 451 });
     cleanups.push(() => smtp.close());
-    const o = outbox(db, smtp.url, { retryBaseMs: 60_000, maxAttempts: 5 });
+    const o = await outbox(db, smtp.url, { retryBaseMs: 60_000, maxAttempts: 5 });
     const id = await enqueue(db, o, "busy@example.com");
     expect(await o.drain()).toBe(0);
     const r = await row(db, id);
     expect(r.status).toBe("pending");
     expect(r.attempts).toBe(1);
-    // Backoff: not due again before the retry delay.
-    expect(r.nextAttemptAt.getTime()).toBeGreaterThan(Date.now() + 30_000);
+    // Backoff: the job waits to retry, at least the base delay (60 s) from now.
+    const [job] = (
+      (await db.db.execute(
+        sql`select state, start_after from pgboss.job where name = 'mail.send' and data->>'messageId' = ${id}`,
+      )) as unknown as { rows: { state: string; start_after: string | Date }[] }
+    ).rows;
+    expect(job!.state).toBe("retry");
+    expect(new Date(job!.start_after).getTime()).toBeGreaterThan(Date.now() + 30_000);
     expect(await o.drain()).toBe(0);
     expect((await row(db, id)).attempts).toBe(1);
   });
@@ -262,7 +269,7 @@ describe("audit finding 13: a database error after the SMTP server accepted a me
     const smtp = await TestSmtp.start();
     cleanups.push(() => smtp.close());
     const { log: captured, lines } = capturingLog();
-    const o = outbox(db, smtp.url, { log: captured, retryBaseMs: 1 });
+    const o = await outbox(db, smtp.url, { log: captured, retryBaseMs: 1 });
     const id = await enqueue(db, o, "blip@example.com");
 
     // Drain until the message is recorded sent: a resend, had there been one, happens in here.
@@ -289,7 +296,7 @@ describe("audit finding 3: with SMTP, no message text stays once its fate is set
     const db = await database();
     const smtp = await TestSmtp.start({ rejectWith: 550 });
     cleanups.push(() => smtp.close());
-    const o = outbox(db, smtp.url);
+    const o = await outbox(db, smtp.url);
     const id = await enqueue(db, o, "refused@example.com");
     expect(await o.drain()).toBe(0);
     expect(await row(db, id)).toMatchObject({
@@ -305,15 +312,15 @@ describe("audit finding 3: with SMTP, no message text stays once its fate is set
 
   it("messages delivered before bodies were dropped lose them when the worker starts", async () => {
     const db = await database();
-    const dev = outbox(db, undefined); // e.g. a development mailbox, now switched to SMTP
+    const dev = await outbox(db, undefined); // e.g. a development mailbox, now switched to SMTP
     const old = await enqueue(db, dev, "old@example.com");
     expect(await dev.drain()).toBe(1);
     expect((await row(db, old)).textBody).toContain("http://chorus.test/v?t=old@example.com");
 
     const smtp = await TestSmtp.start();
     cleanups.push(() => smtp.close());
-    const o = outbox(db, smtp.url, { pollMs: 20 });
-    o.start();
+    const o = await outbox(db, smtp.url, { pollMs: 20, workers: true });
+    await o.purgeDelivered(); // what main.ts does once at start
     const purged = await until(async () => {
       const r = await row(db, old);
       return r.textBody === "" ? r : null;
@@ -324,7 +331,7 @@ describe("audit finding 3: with SMTP, no message text stays once its fate is set
 
   it("the development mailbox keeps the text: it is where the mail is read", async () => {
     const db = await database();
-    const dev = outbox(db, undefined);
+    const dev = await outbox(db, undefined);
     const id = await enqueue(db, dev, "dev@example.com");
     expect(await dev.drain()).toBe(1);
     const r = await row(db, id);

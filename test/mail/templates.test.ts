@@ -1,9 +1,10 @@
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
-import { Outbox } from "../../src/server/modules/mail/outbox.js";
+import type { Outbox } from "../../src/server/modules/mail/outbox.js";
 import { renderMail, toLocale } from "../../src/server/modules/mail/templates.js";
 import { createTestDatabase } from "../helpers/db.js";
+import { openOutbox } from "../helpers/outbox.js";
 import { TestSmtp } from "./smtp.js";
 
 const EVIL = `<script>alert("x")</script> & 'Co'`;
@@ -97,18 +98,14 @@ describe("mail over a real SMTP server", () => {
   let smtp: TestSmtp;
   let database: Database;
   let outbox: Outbox;
+  let closeOutbox: () => Promise<void>;
   beforeAll(async () => {
     smtp = await TestSmtp.start();
     database = await createTestDatabase();
-    outbox = new Outbox({
-      db: database.db,
-      log: pino({ level: "silent" }),
-      from: "Chorus <no-reply@chorus.test>",
-      smtpUrl: smtp.url,
-    });
+    ({ outbox, close: closeOutbox } = await openOutbox(database, { smtpUrl: smtp.url }));
   });
   afterAll(async () => {
-    await outbox?.stop();
+    await closeOutbox?.();
     await database?.close();
     await smtp?.close();
   });

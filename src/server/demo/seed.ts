@@ -8,7 +8,7 @@ import { hashPassword, verifyPassword } from "../modules/auth/passwords.js";
 import { authUserColumns, revokeSession, toAuthUser } from "../modules/auth/sessions.js";
 import { acceptInvitation } from "../modules/invitations/accept.js";
 import { inviteOne, revokeInvitation } from "../modules/invitations/service.js";
-import { Outbox } from "../modules/mail/outbox.js";
+import type { Outbox } from "../modules/mail/outbox.js";
 import type { Locale, TemplateData, TemplateName } from "../modules/mail/templates.js";
 import { loadMember } from "../modules/members/load-member.js";
 import { createOrg } from "../modules/orgs/service.js";
@@ -125,7 +125,7 @@ async function seedIn(ctx: AppContext): Promise<DemoSeedResult> {
   if (!ownerMember?.isOwner) throw new Error("SEED_DEMO: the demo owner is not the owner of the demo organization");
 
   const accounts: DemoAccount[] = [await describe(ctx.db, orgId, ownerPersona, owner.created)];
-  const links = new InvitationLinks(ctx);
+  const links = invitationLinks(ctx.outbox);
   for (const persona of rolePersonas) {
     if (await memberIdByEmail(ctx.db, orgId, persona.email)) {
       accounts.push(await describe(ctx.db, orgId, persona, false));
@@ -140,7 +140,7 @@ async function seedIn(ctx: AppContext): Promise<DemoSeedResult> {
       );
     if (pending) await revokeInvitation(ctx, ownerMember, ownerActor, pending.id);
 
-    await inviteOne({ ...ctx, outbox: links }, ownerMember, ownerActor, {
+    await inviteOne({ ...ctx, outbox: links.outbox }, ownerMember, ownerActor, {
       email: persona.email,
       firstName: persona.firstName,
       lastName: persona.lastName,
@@ -260,31 +260,29 @@ async function describe(db: DbOrTx, orgId: string, persona: DemoPersona, created
 /**
  * The outbox the seed hands to inviteOne: it keeps the invitation link (the seed accepts it at
  * once, so mailing it to a demo address would only fill the mailbox) and passes any other
- * message on to the real outbox.
+ * message on to the real outbox (it is the real outbox, but for invitations).
  */
-class InvitationLinks extends Outbox {
-  private readonly tokens = new Map<string, string>();
-
-  constructor(private readonly ctx: AppContext) {
-    super({ db: ctx.db, log: ctx.log, from: ctx.config.mailFrom, smtpUrl: undefined });
-  }
-
-  override async enqueue<N extends TemplateName>(
+function invitationLinks(outbox: Outbox) {
+  const tokens = new Map<string, string>();
+  const keeping = Object.create(outbox) as Outbox;
+  keeping.enqueue = async <N extends TemplateName>(
     tx: DbOrTx,
     msg: { to: string; template: N; data: TemplateData<N>; locale: Locale; orgId?: string | null },
-  ): Promise<string> {
-    if (msg.template !== "invitation") return this.ctx.outbox.enqueue(tx, msg);
+  ): Promise<string> => {
+    if (msg.template !== "invitation") return outbox.enqueue(tx, msg);
     const url = (msg.data as TemplateData<"invitation">).url;
-    this.tokens.set(msg.to, url.slice(url.lastIndexOf("/") + 1));
+    tokens.set(msg.to, url.slice(url.lastIndexOf("/") + 1));
     return "";
-  }
-
-  take(email: string): string {
-    const token = this.tokens.get(email);
-    if (!token) throw new Error(`SEED_DEMO: no invitation link for ${email}`);
-    this.tokens.delete(email);
-    return token;
-  }
+  };
+  return {
+    outbox: keeping,
+    take(email: string): string {
+      const token = tokens.get(email);
+      if (!token) throw new Error(`SEED_DEMO: no invitation link for ${email}`);
+      tokens.delete(email);
+      return token;
+    },
+  };
 }
 
 /** The credentials as a plain-text table, for the console. */

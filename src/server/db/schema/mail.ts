@@ -3,9 +3,9 @@ import { index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-c
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 /**
- * Durable outbox: a message is committed with the change that caused it, then a
- * worker claims it (lease via locked_until, FOR UPDATE SKIP LOCKED), sends it and
- * marks it sent. In development (no SMTP_URL) these rows are the mailbox.
+ * Durable outbox: a message is committed with the change that caused it, together with the
+ * `mail.send` job that delivers it (the job queue holds the schedule, retries and lease; this
+ * row holds the message and its fate). In development (no SMTP_URL) these rows are the mailbox.
  */
 export const mailOutbox = pgTable(
   "mail_outbox",
@@ -22,12 +22,10 @@ export const mailOutbox = pgTable(
       .notNull()
       .default("pending"),
     attempts: integer("attempts").notNull().default(0),
-    nextAttemptAt: ts("next_attempt_at").notNull().defaultNow(),
-    lockedUntil: ts("locked_until"),
     lastError: text("last_error"),
     messageId: text("message_id"),
     createdAt: ts("created_at").notNull().defaultNow(),
     sentAt: ts("sent_at"),
   },
-  (t) => [index("mail_outbox_due_idx").on(t.status, t.nextAttemptAt), index("mail_outbox_created_idx").on(t.createdAt)],
+  (t) => [index("mail_outbox_created_idx").on(t.createdAt)],
 );

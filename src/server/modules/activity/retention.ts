@@ -2,9 +2,9 @@ import { sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
 import { organizations } from "../../db/schema/index.js";
+import { defineJob } from "../../jobs/define.js";
 
 export const RETENTION_BATCH = 5_000;
-export const RETENTION_INTERVAL_MS = 60 * 60_000;
 
 /**
  * Deletes the activity records older than each organization's `activity_retention_days`,
@@ -45,41 +45,20 @@ function affected(res: unknown): number {
   return r.rowCount ?? r.affectedRows ?? 0;
 }
 
-export interface RetentionJob {
-  stop(): Promise<void>;
-}
-
 /**
- * Runs `runRetention` once shortly after start, then every `intervalMs`. `stop()` clears
- * the timer and waits for a run in progress. main.ts runs it next to the outbox worker.
+ * Hourly, at minute 17, on whichever instance claims it: pg-boss enqueues one job per slot
+ * across all instances, and the singleton policy keeps a second run from starting while one
+ * is still deleting.
  */
-export function startRetentionJob(
-  ctx: Pick<AppContext, "db" | "log">,
-  opts: { intervalMs?: number; firstRunAfterMs?: number } = {},
-): RetentionJob {
-  let running: Promise<void> | null = null;
-  let stopped = false;
-  const run = () => {
-    if (running || stopped) return;
-    running = runRetention(ctx.db)
-      .then((n) => {
-        if (n > 0) ctx.log.info({ deleted: n }, "activity retention: deleted expired records");
-      })
-      .catch((err) => ctx.log.error({ err }, "activity retention failed"))
-      .finally(() => {
-        running = null;
-      });
-  };
-  const first = setTimeout(run, opts.firstRunAfterMs ?? 30_000);
-  const timer = setInterval(run, opts.intervalMs ?? RETENTION_INTERVAL_MS);
-  first.unref();
-  timer.unref();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(first);
-      clearInterval(timer);
-      await running;
-    },
-  };
+export const retentionJob = defineJob<Record<string, never>>({
+  name: "activity.retention",
+  cron: "17 * * * *",
+  queue: { policy: "singleton", retryLimit: 2, retryDelay: 300, expireInSeconds: 3_600 },
+});
+
+export function registerRetentionJob(ctx: Pick<AppContext, "db" | "log" | "jobs">): void {
+  ctx.jobs.register(retentionJob, async () => {
+    const deleted = await runRetention(ctx.db);
+    if (deleted > 0) ctx.log.info({ deleted }, "activity retention: deleted expired records");
+  });
 }

@@ -1,22 +1,27 @@
-import { and, desc, eq, inArray, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, ne, sql } from "drizzle-orm";
 import type { Transporter } from "nodemailer";
 import nodemailer from "nodemailer";
 import type { Logger } from "pino";
 import type { Config } from "../../config.js";
 import type { Db, DbOrTx } from "../../db/client.js";
 import { mailOutbox } from "../../db/schema/index.js";
+import { defineJob, type JobRun, type JobType } from "../../jobs/define.js";
+import type { JobQueue } from "../../jobs/queue.js";
 import { type Locale, renderMail, type TemplateData, type TemplateName } from "./templates.js";
 
 export interface OutboxOptions {
   db: Db;
   log: Logger;
+  /** The job queue that delivers: each message is a `mail.send` job committed with it. */
+  jobs: JobQueue;
   from: string;
   /** Absent: development mailbox (messages stay in the table, links go to the log). */
   smtpUrl: string | undefined;
+  /** How often an idle worker looks for mail when no notification woke it. */
   pollMs?: number;
   retryBaseMs?: number;
   maxAttempts?: number;
-  /** How long a claimed message stays invisible to other workers while being sent. */
+  /** How long a message being sent stays invisible to other workers (the job's lease). */
   leaseMs?: number;
 }
 
@@ -34,28 +39,25 @@ function isPermanent(err: unknown): boolean {
 }
 
 /**
- * Durable outbox. `enqueue` is called inside the transaction of the change that
- * causes the mail, so the mail exists exactly when the change does. A worker claims
- * due rows (FOR UPDATE SKIP LOCKED + a lease, safe with several instances), sends
- * them, and marks them sent; failures retry with exponential backoff.
+ * Durable outbox. `enqueue` is called inside the transaction of the change that causes the
+ * mail: the message row (the mailbox's record: recipient, text, status, attempts) and its
+ * `mail.send` job commit with the change or not at all. The job queue's workers deliver it,
+ * on whichever instance claims the job, and retry with exponential backoff while the SMTP
+ * server is down.
  */
 export class Outbox {
   private readonly transport: Transporter | null;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
-  private readonly pollMs: number;
-  private readonly retryBaseMs: number;
   private readonly maxAttempts: number;
   private readonly leaseMs: number;
   private readonly messageIdDomain: string;
-  private purgePending = true;
+  private readonly job: JobType<{ messageId: string }>;
 
   /** The outbox the app runs with, from the environment (SMTP_URL, MAIL_FROM, MAIL_POLL_MS, …). */
-  static fromConfig(db: Db, log: Logger, config: Config): Outbox {
+  static fromConfig(db: Db, log: Logger, config: Config, jobs: JobQueue): Outbox {
     return new Outbox({
       db,
       log,
+      jobs,
       from: config.mailFrom,
       smtpUrl: config.devMailbox ? undefined : config.smtpUrl,
       pollMs: config.mailPollMs,
@@ -75,11 +77,22 @@ export class Outbox {
           socketTimeout: 20_000,
         })
       : null;
-    this.pollMs = opts.pollMs ?? 2000;
-    this.retryBaseMs = opts.retryBaseMs ?? 5000;
     this.maxAttempts = opts.maxAttempts ?? 12;
     this.leaseMs = opts.leaseMs ?? 60_000;
     this.messageIdDomain = /@([^\s<>@]+)>?\s*$/.exec(opts.from)?.[1] ?? "chorus.localhost";
+    this.job = defineJob<{ messageId: string }>({
+      name: "mail.send",
+      queue: {
+        retryLimit: this.maxAttempts - 1,
+        // pg-boss counts whole seconds: the first retry after at least a second.
+        retryDelay: Math.max(1, Math.round((opts.retryBaseMs ?? 5000) / 1000)),
+        retryBackoff: true,
+        retryDelayMax: 3_600,
+        expireInSeconds: Math.ceil(this.leaseMs / 1000),
+      },
+      work: { batchSize: 10, pollingIntervalSeconds: Math.max(0.5, (opts.pollMs ?? 2000) / 1000) },
+    });
+    opts.jobs.register(this.job, (run) => this.deliver(run));
   }
 
   get isDevMailbox(): boolean {
@@ -103,97 +116,74 @@ export class Outbox {
         htmlBody: rendered.html,
       })
       .returning({ id: mailOutbox.id });
-    // The row becomes visible when the caller's transaction commits; a short delay
-    // usually covers that, and the poll catches the rest.
-    this.kickSoon();
+    await this.opts.jobs.enqueue(tx, this.job, { messageId: row!.id });
     return row!.id;
   }
 
-  start(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.schedule(0);
+  /**
+   * With SMTP, rows sent or failed before bodies were dropped on delivery (older versions, or a
+   * development mailbox switched to SMTP) lose them too; main.ts runs it once at start.
+   */
+  async purgeDelivered(): Promise<void> {
+    if (!this.transport) return;
+    await this.opts.db
+      .update(mailOutbox)
+      .set(PURGED)
+      .where(and(inArray(mailOutbox.status, ["sent", "failed"]), ne(mailOutbox.textBody, "")));
+  }
+
+  /**
+   * Pending messages without a live `mail.send` job get one: rows written before mail went
+   * through the job queue (an upgrade), or whose job was deleted by hand. main.ts runs it once
+   * at start; a message already in the queue is left alone.
+   */
+  async requeueOrphans(): Promise<number> {
+    const orphans = await this.opts.db.execute<{ id: string }>(sql`
+      select m.id from mail_outbox m
+      where m.status = 'pending' and not exists (
+        select 1 from pgboss.job j
+        where j.name = ${this.job.name} and j.state in ('created', 'retry', 'active')
+          and j.data->>'messageId' = m.id::text)`);
+    const ids = (orphans as unknown as { rows: { id: string }[] }).rows.map((r) => r.id);
+    for (const id of ids) await this.opts.jobs.enqueue(this.opts.db, this.job, { messageId: id });
+    return ids.length;
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
     this.transport?.close();
   }
 
-  kickSoon(): void {
-    if (!this.stopped) this.schedule(30);
+  /** Sends every message due now, in this process (tests, scripts); returns how many were sent. */
+  drain(batch = 20): Promise<number> {
+    return this.opts.jobs.drain(this.job, batch);
   }
 
-  private schedule(delayMs: number): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      if (this.running) return this.schedule(delayMs);
-      this.running = this.purgeOnce()
-        .then(() => this.drain())
-        .then(() => undefined)
-        .catch((err) => this.opts.log.error({ err }, "mail outbox: drain failed"))
-        .finally(() => {
-          this.running = null;
-          if (!this.stopped && !this.timer) this.schedule(this.pollMs);
-        });
-    }, delayMs);
-    this.timer.unref();
-  }
-
-  private async purgeOnce(): Promise<void> {
-    if (!this.purgePending) return;
-    await this.purgeDelivered();
-    this.purgePending = false;
-  }
-
-  /** Sends every due message once; returns how many were sent. */
-  async drain(batch = 20): Promise<number> {
-    let sent = 0;
-    for (;;) {
-      const claimed = await this.claim(batch);
-      if (claimed.length === 0) return sent;
-      for (const m of claimed) if (await this.deliver(m)) sent++;
-      if (claimed.length < batch) return sent;
-    }
-  }
-
-  private async claim(batch: number) {
-    const now = new Date();
-    const due = this.opts.db
-      .select({ id: mailOutbox.id })
-      .from(mailOutbox)
-      .where(
-        and(
-          eq(mailOutbox.status, "pending"),
-          lte(mailOutbox.nextAttemptAt, now),
-          or(isNull(mailOutbox.lockedUntil), lt(mailOutbox.lockedUntil, now)),
-        ),
-      )
-      .orderBy(mailOutbox.nextAttemptAt)
-      .limit(batch)
-      .for("update", { skipLocked: true });
-    return this.opts.db
+  /**
+   * The `mail.send` job. Safe to run twice: a message no longer pending (sent, failed, or taken
+   * by a run that was presumed dead) is left alone. True when this run sent it.
+   */
+  private async deliver(run: JobRun<{ messageId: string }>): Promise<boolean> {
+    const leaseEnds = Date.now() + this.leaseMs;
+    const [m] = await this.opts.db
       .update(mailOutbox)
-      .set({ lockedUntil: new Date(now.getTime() + this.leaseMs), attempts: sql`${mailOutbox.attempts} + 1` })
-      .where(inArray(mailOutbox.id, due))
+      .set({ attempts: sql`${mailOutbox.attempts} + 1` })
+      .where(and(eq(mailOutbox.id, run.data.messageId), eq(mailOutbox.status, "pending")))
       .returning();
-  }
-
-  private async deliver(m: Message): Promise<boolean> {
+    if (!m) return false;
     let messageId: string | null;
     try {
       messageId = await this.send(m);
     } catch (err) {
-      await this.recordFailure(m, err);
-      return false;
+      const permanent = isPermanent(err);
+      await this.recordFailure(m, err, permanent || run.lastAttempt);
+      // A permanent refusal is an outcome, recorded on the message; anything else is retried
+      // by the queue, and a last failed attempt stays visible among the failed jobs.
+      if (permanent) return false;
+      throw err;
     }
     // Accepted by the SMTP server (or stored, in the mailbox): from here on a database error is
     // bookkeeping, never a send failure, and must not send the message again.
-    await this.recordSent(m, messageId);
+    await this.recordSent(m, messageId, leaseEnds);
     return true;
   }
 
@@ -228,8 +218,7 @@ export class Outbox {
    * If the lease runs out first, the row stays pending and is sent again once the lease ends:
    * delivery is at least once, a short database blip never causes a resend.
    */
-  private async recordSent(m: Message, messageId: string | null): Promise<void> {
-    const leaseEnds = m.lockedUntil?.getTime() ?? 0;
+  private async recordSent(m: Message, messageId: string | null, leaseEnds: number): Promise<void> {
     for (let retry = 0; ; retry++) {
       try {
         await this.opts.db
@@ -237,7 +226,6 @@ export class Outbox {
           .set({
             status: "sent",
             sentAt: new Date(),
-            lockedUntil: null,
             lastError: null,
             messageId,
             ...(this.transport ? PURGED : {}),
@@ -262,37 +250,20 @@ export class Outbox {
     }
   }
 
-  private async recordFailure(m: Message, err: unknown): Promise<void> {
-    const attempts = m.attempts;
-    const failed = attempts >= this.maxAttempts || isPermanent(err);
-    const delay = Math.min(this.retryBaseMs * 2 ** (attempts - 1), 3_600_000);
+  private async recordFailure(m: Message, err: unknown, failed: boolean): Promise<void> {
     this.opts.log.warn(
-      { err: (err as Error).message, to: m.toEmail, attempts, willRetry: !failed },
+      { err: (err as Error).message, to: m.toEmail, attempts: m.attempts, willRetry: !failed },
       failed ? "mail outbox: send failed for good" : "mail outbox: send failed, will retry",
     );
     await this.opts.db
       .update(mailOutbox)
       .set({
         status: failed ? "failed" : "pending",
-        lockedUntil: null,
         lastError: String((err as Error).message).slice(0, 500),
-        nextAttemptAt: new Date(Date.now() + delay),
         // Never to be sent: nothing to keep the links for.
         ...(failed ? PURGED : {}),
       })
       .where(eq(mailOutbox.id, m.id));
-  }
-
-  /**
-   * With SMTP, rows sent or failed before bodies were dropped on delivery (older versions, or a
-   * development mailbox switched to SMTP) lose them too; once per start.
-   */
-  private async purgeDelivered(): Promise<void> {
-    if (!this.transport) return;
-    await this.opts.db
-      .update(mailOutbox)
-      .set(PURGED)
-      .where(and(inArray(mailOutbox.status, ["sent", "failed"]), ne(mailOutbox.textBody, "")));
   }
 
   /** Newest first: the development mailbox. */
