@@ -20,12 +20,30 @@ describe("health probes", () => {
     expect(live.json()).toEqual({ status: "ok" });
     const ready = await t.client().get("/readyz");
     expect(ready.statusCode).toBe(200);
+    const idle = { queued: 0, deferred: 0, active: 0, failed: 0 };
     expect(ready.json()).toEqual({
       status: "ready",
       database: onPostgres ? "postgres" : "pglite",
       authorizationCache: "on",
+      jobs: { "activity.retention": idle, "mail.send": idle },
     });
     expect(ready.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("/readyz counts background jobs per type and state", async () => {
+    const mail = { to: "ready@example.com", template: "verifyEmail" as const, locale: "en" as const };
+    await t.database.db.transaction((tx) =>
+      t.app.ctx.outbox.enqueue(tx, { ...mail, data: { firstName: "R", url: "http://chorus.test/v" } }),
+    );
+    const queued = (await t.client().get("/readyz")).json();
+    expect(queued.jobs["mail.send"]).toEqual({ queued: 1, deferred: 0, active: 0, failed: 0 });
+    expect(await t.app.ctx.outbox.drain()).toBe(1);
+    expect((await t.client().get("/readyz")).json().jobs["mail.send"]).toEqual({
+      queued: 0,
+      deferred: 0,
+      active: 0,
+      failed: 0,
+    });
   });
 
   it("/readyz answers 503 problem+json once the database is closed; /healthz stays up", async () => {

@@ -39,6 +39,17 @@ function post(port: number, url: string, body: unknown): Promise<Response> {
   });
 }
 
+/** /readyz counts the jobs of every type the app registers. */
+const JOB_TYPES = {
+  "activity.retention": {
+    queued: expect.any(Number),
+    deferred: expect.any(Number),
+    active: expect.any(Number),
+    failed: 0,
+  },
+  "mail.send": { queued: expect.any(Number), deferred: expect.any(Number), active: expect.any(Number), failed: 0 },
+};
+
 describe("the real process (tsx src/server/main.ts)", () => {
   it("logs where the data and the mailbox are, keeps PGlite data across a graceful restart, and finishes in-flight requests on SIGTERM", async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "chorus-proc-"));
@@ -56,7 +67,12 @@ describe("the real process (tsx src/server/main.ts)", () => {
     const health = await fetch(`http://127.0.0.1:${port}/healthz`);
     expect(health.status).toBe(200);
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: "ready", database: "pglite", authorizationCache: "on" });
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      database: "pglite",
+      authorizationCache: "on",
+      jobs: JOB_TYPES,
+    });
 
     // 2. Several sign-ups in flight when SIGTERM arrives: each gets its answer, then exit 0.
     const emails = Array.from({ length: 5 }, (_, i) => `inflight.${i}.${Date.now().toString(36)}@example.com`);
@@ -148,7 +164,12 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
     expect(started.database).toBe("pglite");
     expect(started.authorizationCache).toBe("on");
     const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect(await ready.json()).toEqual({ status: "ready", database: "pglite", authorizationCache: "on" });
+    expect(await ready.json()).toEqual({
+      status: "ready",
+      database: "pglite",
+      authorizationCache: "on",
+      jobs: JOB_TYPES,
+    });
     const signup = await post(port, "/api/v1/auth/signup", {
       email: `compiled.${Date.now().toString(36)}@example.com`,
       password: PASSWORD,
