@@ -14,7 +14,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const accept = (token: string) => t.client().post(`/api/v1/invitations/${token}/accept`, { password: STRONG_PASSWORD });
+const accept = (token: string) => t.client().post("/api/v1/invitations/accept", { token, password: STRONG_PASSWORD });
 
 /** An organization with an Administrator (not the owner) who invites an alternate address as Administrator. */
 async function adminInvitesAlternate(orgName: string, roleIds = ["administrator"]) {
