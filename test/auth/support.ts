@@ -1,15 +1,18 @@
-import { desc, eq, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import { generate } from "otplib";
 import { expect } from "vitest";
 import { mailOutbox, users } from "../../src/server/db/schema/index.js";
 import { APP_URL, STRONG_PASSWORD, signUp, type TestApp, type TestClient, uniqueEmail } from "../helpers/app.js";
 
-/** Messages queued for `email`, newest first (the development mailbox is the outbox table). */
-export async function mailsTo(t: TestApp, email: string) {
+/**
+ * Messages queued for `email`, newest first (the development mailbox is the outbox table); of
+ * one template only when given (security alerts arrive between the messages a test is about).
+ */
+export async function mailsTo(t: TestApp, email: string, template?: string) {
   return t.database.db
     .select()
     .from(mailOutbox)
-    .where(eq(mailOutbox.toEmail, email))
+    .where(and(eq(mailOutbox.toEmail, email), template ? eq(mailOutbox.template, template) : undefined))
     .orderBy(desc(mailOutbox.createdAt), desc(mailOutbox.id));
 }
 
@@ -21,7 +24,7 @@ export function tokenFromLink(body: string, page: "verify-email" | "reset-passwo
 }
 
 export async function latestToken(t: TestApp, email: string, page: "verify-email" | "reset-password") {
-  const [mail] = await mailsTo(t, email);
+  const [mail] = await mailsTo(t, email, page === "verify-email" ? "verifyEmail" : "passwordReset");
   expect(mail).toBeDefined();
   return tokenFromLink(mail!.textBody, page);
 }

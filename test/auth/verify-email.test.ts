@@ -60,7 +60,7 @@ describe("POST /auth/verify-email/resend", () => {
     const first = await latestToken(t, user.email, "verify-email");
     const res = await c.post("/api/v1/auth/verify-email/resend");
     expect(res.statusCode).toBe(202);
-    expect(await mailsTo(t, user.email)).toHaveLength(2);
+    expect(await mailsTo(t, user.email, "verifyEmail")).toHaveLength(2);
     const second = await latestToken(t, user.email, "verify-email");
     expect(second).not.toBe(first);
 
@@ -88,6 +88,6 @@ describe("POST /auth/verify-email/resend", () => {
     const res = await c.post("/api/v1/auth/verify-email/resend");
     expectProblem(res, 429, "rate_limited");
     expect(Number(res.headers["retry-after"])).toBeGreaterThan(0);
-    expect(await mailsTo(t, user.email)).toHaveLength(1 + MAX_VERIFICATION_RESENDS_PER_HOUR);
+    expect(await mailsTo(t, user.email, "verifyEmail")).toHaveLength(1 + MAX_VERIFICATION_RESENDS_PER_HOUR);
   });
 });

@@ -153,7 +153,7 @@ export async function signUp(
     method: "POST",
     url: "/api/v1/auth/signup",
     remoteAddress: nextSignupAddress(),
-    headers: { ...client.headers, origin: ORIGIN },
+    headers: { origin: ORIGIN, ...client.headers },
     payload: body,
   });
   if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
