@@ -87,7 +87,7 @@ describe("audit hardening: each route accepts only the content types it needs", 
       415,
       "unsupported_media_type",
     );
-    const accept = await t.client().post("/api/v1/invitations/some-token-value-here/accept", "a,b\n", headers);
+    const accept = await t.client().post("/api/v1/invitations/accept", "a,b\n", headers);
     expectProblem(accept, 415, "unsupported_media_type");
     // The import itself still takes text/csv.
     const ok = await invite(owner.client, orgId, `email,firstName,lastName\n${uniqueEmail("csv")},C,D\n`);
