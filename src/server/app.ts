@@ -61,14 +61,19 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   });
   if (opts.onRoute) app.addHook("onRoute", opts.onRoute);
 
-  const jobs = new JobQueue(database, logger, { workers: opts.workers ?? false });
+  const jobs = new JobQueue(database, logger, {
+    workers: opts.workers ?? false,
+    connectTimeoutMs: config.databaseConnectTimeoutMs,
+  });
   const outbox = opts.outbox?.(jobs) ?? Outbox.fromConfig(database.db, logger, config, jobs);
   const authz = opts.authz ?? (await startAuthz(database, config, logger));
   const ctx: AppContext = { config, database, db: database.db, log: logger, outbox, authz, jobs };
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
   registerRetentionJob(ctx);
-  await jobs.start();
+  // Not awaited: an app whose database is down at start answers 503 until it is back, and the
+  // queue starts then (enqueue, drain and counts wait for it).
+  void jobs.start().catch(() => {});
   app.addHook("onClose", async () => {
     await jobs.stop();
     await outbox.stop();

@@ -59,6 +59,7 @@ export async function createTestApp(opts: TestAppOptions = {}): Promise<TestApp>
     ...(authz ? { authz } : {}),
   });
   await app.ready();
+  await app.ctx.jobs.start(); // the test database is up: start before the test begins, not during it
   return {
     app,
     database,

@@ -23,6 +23,8 @@ export interface JobQueueOptions {
    * retries them. A crashed instance's job runs again after its lease plus at most this.
    */
   superviseIntervalSeconds?: number;
+  /** PostgreSQL: how long pg-boss's connections wait to connect (DATABASE_CONNECT_TIMEOUT). */
+  connectTimeoutMs?: number;
 }
 
 export interface JobCounts {
@@ -57,6 +59,9 @@ export class JobQueue {
   private readonly boss: PgBoss;
   private readonly registrations = new Map<string, Registration<object>>();
   private started = false;
+  private starting: Promise<void> | null = null;
+  private stopped = false;
+  private wakeRetry: (() => void) | null = null;
 
   constructor(
     private readonly database: Database,
@@ -84,7 +89,7 @@ export class JobQueue {
           connectionString: database.url,
           max: opts.poolSize ?? 4,
           application_name: "chorus-jobs",
-          connectionTimeoutMillis: 5_000,
+          connectionTimeoutMillis: opts.connectTimeoutMs ?? 5_000,
         });
     this.boss.on("error", (err) => log.error({ err }, "job queue error"));
     this.boss.on("warning", (w) => log.warn({ warning: w.message }, "job queue warning"));
@@ -97,9 +102,42 @@ export class JobQueue {
     this.registrations.set(type.name, { type, handler } as unknown as Registration<object>);
   }
 
-  /** Creates pg-boss's schema when missing, a queue per job type, then workers and schedules. */
-  async start(): Promise<void> {
-    if (this.started) return;
+  /**
+   * Creates pg-boss's schema when missing, a queue per job type, then workers and schedules.
+   * A database that does not answer does not stop the app: the queue keeps trying in the
+   * background (1 s, doubling to 30 s) and everything that needs it waits for it. Resolves
+   * once started; rejects only when stopped first.
+   */
+  start(): Promise<void> {
+    this.starting ??= this.startUntilStarted();
+    return this.starting;
+  }
+
+  private async startUntilStarted(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.stopped) throw new Error("the job queue was stopped before it started");
+      try {
+        await this.startOnce();
+        if (attempt > 0) this.log.info({ attempts: attempt + 1 }, "job queue started");
+        return;
+      } catch (err) {
+        if (this.stopped) throw err;
+        const delayMs = Math.min(30_000, 1_000 * 2 ** attempt);
+        this.log.warn({ err: (err as Error).message, retryInMs: delayMs }, "job queue could not start; retrying");
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          timer.unref();
+          this.wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRetry = null;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     await this.boss.start();
     for (const { type } of this.registrations.values()) {
       // notify: an insert wakes the workers at once (LISTEN/NOTIFY); polling stays as a backstop.
@@ -132,6 +170,9 @@ export class JobQueue {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeRetry?.();
+    await this.starting?.catch(() => {});
     if (!this.started) return;
     this.started = false;
     // Graceful: workers finish the job in hand (bounded by the timeout), nothing new is fetched.
@@ -149,6 +190,7 @@ export class JobQueue {
     options: Pick<SendOptions, "priority" | "startAfter" | "singletonKey" | "singletonSeconds" | "id"> = {},
   ): Promise<string | null> {
     this.assertRegistered(type);
+    await this.start();
     return this.boss.send(type.name, data, { ...options, db: fromDrizzle(tx as never, sql) });
   }
 
@@ -159,6 +201,7 @@ export class JobQueue {
    */
   async drain<T extends object>(type: JobType<T>, batchSize = 20): Promise<number> {
     const reg = this.assertRegistered(type) as unknown as Registration<T>;
+    await this.start();
     let done = 0;
     for (;;) {
       const jobs = await this.boss.fetch<T>(type.name, { batchSize });
@@ -181,6 +224,7 @@ export class JobQueue {
    * index on unfinished states (job_i14), so cheap enough for a readiness probe.
    */
   async counts(): Promise<JobCounts[]> {
+    await this.start();
     const res = await this.database.db.execute(sql`
       select name,
         count(*) filter (where state = 'created' and start_after <= now())::int as queued,

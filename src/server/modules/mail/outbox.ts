@@ -138,6 +138,7 @@ export class Outbox {
    * at start; a message already in the queue is left alone.
    */
   async requeueOrphans(): Promise<number> {
+    await this.opts.jobs.start(); // its tables exist from then on
     const orphans = await this.opts.db.execute<{ id: string }>(sql`
       select m.id from mail_outbox m
       where m.status = 'pending' and not exists (
