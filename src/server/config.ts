@@ -39,6 +39,7 @@ const envSchema = z.object({
   SMTP_URL: url(["smtp:", "smtps:"]).optional(),
   MAIL_FROM: z.string().min(3).default("Chorus <no-reply@chorus.localhost>"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
   SESSION_IDLE_TTL: duration.default(30 * 86_400_000),
   SESSION_ABSOLUTE_TTL: duration.default(30 * 86_400_000),
   INVITE_TTL: duration.default(7 * 86_400_000),
@@ -73,6 +74,8 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   logLevel: string;
+  /** `pretty`: one readable line per entry (development); `json`: one JSON object per line. */
+  logFormat: "json" | "pretty" | undefined;
   /** A session unused this long ends (sliding expiry). */
   sessionIdleTtlMs: number;
   /** A session ends this long after sign-in, however much it is used. */
@@ -137,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     sessionIdleTtlMs: e.SESSION_IDLE_TTL,
     sessionAbsoluteTtlMs: e.SESSION_ABSOLUTE_TTL,
     inviteTtlMs: e.INVITE_TTL,

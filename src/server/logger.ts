@@ -1,4 +1,5 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
 import { redactSecrets, redactUrl } from "./lib/redact-url.js";
 
 /** What the request serializer reads of a Fastify request. */
@@ -15,7 +16,11 @@ interface LoggedRequest {
  * logged request URL, and error messages that may quote one, lose their link tokens.
  * `destination`: stdout unless given (tests read the log through it).
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(
+  level: string,
+  destination?: DestinationStream,
+  format: "json" | "pretty" = "json",
+): Logger {
   const options: pino.LoggerOptions = {
     level,
     // Replaces Fastify's request serializer (same fields, the URL redacted).
@@ -49,5 +54,19 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       censor: "[redacted]",
     },
   };
+  if (format === "pretty") {
+    // In-process and synchronous: a development terminal, where a worker thread buys nothing.
+    // The serializers and redaction above have run before the line is formatted.
+    return pino(options, pretty({ destination: destination ?? 1, sync: true, translateTime: "SYS:HH:MM:ss.l" }));
+  }
   return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * LOG_FORMAT, or by default: readable lines for a person at a development terminal, JSON
+ * wherever a program reads the log (production, a pipe, a file, the tests).
+ */
+export function logFormatFor(config: { logFormat: "json" | "pretty" | undefined; nodeEnv: string }): "json" | "pretty" {
+  if (config.logFormat) return config.logFormat;
+  return config.nodeEnv === "development" && process.stdout.isTTY ? "pretty" : "json";
 }

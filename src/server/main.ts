@@ -2,10 +2,10 @@ import { buildApp } from "./app.js";
 import { authzState } from "./authz/start.js";
 import { loadConfigOrExit } from "./config.js";
 import { openDatabase } from "./db/client.js";
-import { createLogger } from "./logger.js";
+import { createLogger, logFormatFor } from "./logger.js";
 
 const config = loadConfigOrExit(process.env);
-const log = createLogger(config.logLevel);
+const log = createLogger(config.logLevel, undefined, logFormatFor(config));
 
 /** A start-up failure stops the process with one clear line (and the details in the log). */
 async function step<T>(what: string, run: () => Promise<T>): Promise<T> {
