@@ -2,7 +2,8 @@
 // the PostgreSQL server of BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test; a
 // fresh database is created and dropped). A no-op job type; jobs are enqueued one per statement,
 // as request handlers do (each with its change), from 8 concurrent producers; workers run in the
-// same process. Figures: enqueue rate, and jobs/s from the first enqueue to the last completion.
+// same process. Figures: enqueue rate, jobs/s from the first enqueue to the last completion, and
+// how fast a fresh worker instance empties a backlog of as many jobs (its processing capacity).
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import pino from "pino";
@@ -40,17 +41,38 @@ async function measure(label: string, database: Database): Promise<void> {
   const enqueued = performance.now() - t0;
   await allDone;
   const total = performance.now() - t0;
-  console.log(
-    `| ${label.padEnd(10)} | ${JOBS} | ${Math.round((JOBS * 1000) / enqueued).toLocaleString("en")} | ${Math.round(
-      (JOBS * 1000) / total,
-    ).toLocaleString("en")} |`,
-  );
   await queue.stop();
+
+  // A backlog: the same number of jobs already queued (one transaction), then workers start.
+  const producer = new JobQueue(database, pino({ level: "warn" }), { workers: false });
+  producer.register(noop, async () => {});
+  await producer.start();
+  await database.db.transaction(async (tx) => {
+    for (let i = 0; i < JOBS; i++) await producer.enqueue(tx, noop, { i });
+  });
+  await producer.stop();
+  const worker = new JobQueue(database, pino({ level: "warn" }), { workers: true });
+  let drained = 0;
+  let empty: () => void = () => {};
+  const allDrained = new Promise<void>((r) => {
+    empty = r;
+  });
+  worker.register(noop, async () => {
+    if (++drained === JOBS) empty();
+  });
+  const t1 = performance.now();
+  await worker.start();
+  await allDrained;
+  const drainMs = performance.now() - t1;
+  await worker.stop();
+
+  const rate = (ms: number) => Math.round((JOBS * 1000) / ms).toLocaleString("en");
+  console.log(`| ${label.padEnd(10)} | ${JOBS} | ${rate(enqueued)} | ${rate(total)} | ${rate(drainMs)} |`);
 }
 
 console.log(`node ${process.version}; ${JOBS} no-op jobs, ${PRODUCERS} producers\n`);
-console.log("| database   | jobs | enqueued / s | enqueue-to-done jobs / s |");
-console.log("| ---------- | ---: | -----------: | -----------------------: |");
+console.log("| database   | jobs | enqueued / s | enqueue-to-done jobs / s | backlog drained jobs / s |");
+console.log("| ---------- | ---: | -----------: | -----------------------: | -----------------------: |");
 
 const pglite = await openDatabase({});
 await measure("PGlite", pglite);
