@@ -25,8 +25,9 @@ describe("audit finding 17: sign-up does not reveal registered emails and is rat
     expect({ status: a.statusCode, body: a.body }).toEqual({ status: 202, body: b.body });
     expect(b.statusCode).toBe(202);
     expect(a.json()).toEqual({ status: "verification_sent" });
-    expect(a.headers["set-cookie"]).toBeUndefined();
-    expect(b.headers["set-cookie"]).toBeUndefined();
+    // Both set the sign-up browser cookie (a fresh random value each), neither a session.
+    expect(cookieNames(a)).toEqual(["chorus_signup"]);
+    expect(cookieNames(b)).toEqual(["chorus_signup"]);
   });
 
   it("emails the registered owner instead, creates nothing, keeps the password and issues no session", async () => {
@@ -68,10 +69,39 @@ describe("audit finding 17: sign-up does not reveal registered emails and is rat
 
     const res = await c.post("/api/v1/auth/verify-email", { token: await latestToken(t, email, "verify-email") });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ email, emailVerified: true, firstName: "Eve" });
+    expect(res.json()).toMatchObject({ email, emailVerified: true, firstName: "Eve", signedIn: true });
     const me = await c.get("/api/v1/me");
     expect(me.statusCode).toBe(200);
     expect(me.json().email).toBe(email);
+  });
+
+  it("the link signs in only the browser that signed up: someone else's sign-up never puts the address's owner in it", async () => {
+    const victim = uniqueEmail("victim");
+    const attacker = t.client();
+    expect((await attacker.post("/api/v1/auth/signup", body(victim, "attacker knows this one"))).statusCode).toBe(202);
+    const token = await latestToken(t, victim, "verify-email");
+
+    // The owner of the address follows the link in their own browser.
+    const owner = t.client();
+    const res = await owner.post("/api/v1/auth/verify-email", { token });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toMatchObject({ email: victim, emailVerified: true, signedIn: false });
+    expect(cookieNames(res)).not.toContain("chorus_session");
+    expectProblem(await owner.get("/api/v1/me"), 401, "unauthenticated");
+
+    // A forged or another sign-up's cookie does not count either.
+    const other = uniqueEmail("other");
+    const forger = t.client();
+    expect((await forger.post("/api/v1/auth/signup", body(other))).statusCode).toBe(202);
+    const wrongBrowser = await t
+      .client()
+      .post(
+        "/api/v1/auth/verify-email",
+        { token: await latestToken(t, other, "verify-email") },
+        { cookie: `chorus_signup=${attacker.cookies.chorus_signup}` },
+      );
+    expect(wrongBrowser.json()).toMatchObject({ signedIn: false });
+    expect(await t.database.db.select().from(sessions).where(eq(sessions.userId, res.json().id))).toEqual([]);
   });
 
   it("answers 429 with Retry-After once an address has signed up too often from one IP", async () => {
@@ -103,3 +133,10 @@ describe("audit finding 17: sign-up does not reveal registered emails and is rat
     expect((await mailsTo(t, owner.email)).length - mailsBefore).toBe(2);
   });
 });
+
+function cookieNames(res: { headers: Record<string, unknown> }): string[] {
+  return [res.headers["set-cookie"]]
+    .flat()
+    .filter(Boolean)
+    .map((c) => String(c).split("=")[0]!);
+}

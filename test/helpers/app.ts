@@ -158,6 +158,8 @@ export async function signUp(
     payload: body,
   });
   if (res.statusCode !== 202) throw new Error(`signup failed: ${res.statusCode} ${res.body}`);
+  // The sign-up cookie: the verification link signs in only the browser that signed up.
+  for (const c of res.cookies as { name: string; value: string }[]) client.cookies[c.name] = c.value;
   const token = await verificationToken(client.app, body.email.trim().toLowerCase());
   const verified = await client.post("/api/v1/auth/verify-email", { token });
   if (verified.statusCode !== 200) throw new Error(`verify-email failed: ${verified.statusCode} ${verified.body}`);

@@ -86,7 +86,9 @@ export const authTokens = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     /** login_device: the device cookie of a browser that signed in (audit finding 8). */
-    kind: text("kind", { enum: ["verify_email", "password_reset", "login_challenge", "login_device"] }).notNull(),
+    kind: text("kind", {
+      enum: ["verify_email", "password_reset", "login_challenge", "login_device", "signup_browser"],
+    }).notNull(),
     tokenHash: text("token_hash").notNull(),
     ip: text("ip"),
     expiresAt: ts("expires_at").notNull(),

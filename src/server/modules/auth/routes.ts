@@ -11,7 +11,14 @@ import {
 import { access } from "../../http/access.js";
 import { problemSchema } from "../../http/problem.js";
 import { requireUser } from "../../http/request-context.js";
-import { clearSessionCookie, setSessionCookie } from "./cookie.js";
+import { newToken } from "../../lib/tokens.js";
+import {
+  clearSessionCookie,
+  clearSignupBrowserCookie,
+  SIGNUP_BROWSER_COOKIE,
+  setSessionCookie,
+  setSignupBrowserCookie,
+} from "./cookie.js";
 import { DEVICE_COOKIE, setDeviceCookie } from "./devices.js";
 import { finishTwoFactorLogin } from "./login-2fa.js";
 import { requestPasswordReset, resetPassword } from "./password-reset.js";
@@ -24,7 +31,7 @@ import {
   SIGNUP_ANSWER,
   signup,
 } from "./signup.js";
-import { resendVerification, verifyEmail } from "./verify-email.js";
+import { resendVerification, VERIFY_EMAIL_TTL_MS, verifyEmail } from "./verify-email.js";
 
 const errors = {
   400: problemSchema,
@@ -55,7 +62,9 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      await signup(ctx, request.body, clientOf(request));
+      const browserNonce = newToken();
+      await signup(ctx, request.body, clientOf(request), browserNonce);
+      setSignupBrowserCookie(reply, ctx.config, browserNonce, VERIFY_EMAIL_TTL_MS);
       return reply.code(202).send(SIGNUP_ANSWER);
     },
   );
@@ -117,18 +126,22 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { access: access.public() },
       schema: {
         tags: ["auth"],
-        summary: "Confirm the email address with the token of the emailed link, and sign in",
+        summary:
+          "Confirm the email address with the token of the emailed link (and sign in the browser that signed up)",
         description:
-          "Answers the user and sets the session cookie. An account with 2FA is verified but not signed in " +
-          "(no cookie): it signs in with its code as usual.",
+          "Answers the user with `signedIn`. The browser that signed up (its `chorus_signup` cookie) gets the " +
+          "session cookie; any other browser, and an account with 2FA, is verified but not signed in: it signs " +
+          "in with the password (and code) as usual.",
         body: verifyEmailBody,
-        response: { 200: userSchema, ...errors },
+        response: { 200: userSchema.extend({ signedIn: z.boolean() }), ...errors },
       },
     },
     async (request, reply) => {
-      const { user, session } = await verifyEmail(ctx, request.body.token, clientOf(request));
+      const nonce = request.cookies[SIGNUP_BROWSER_COOKIE];
+      const { user, session } = await verifyEmail(ctx, request.body.token, clientOf(request), nonce);
       if (session) setSessionCookie(reply, ctx.config, session.token);
-      return user;
+      if (nonce) clearSignupBrowserCookie(reply, ctx.config);
+      return { ...user, signedIn: session !== null };
     },
   );
 

@@ -2,13 +2,14 @@ import { eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { signupBody } from "../../../shared/schemas/auth.js";
 import type { AppContext } from "../../context.js";
-import { users } from "../../db/schema/index.js";
+import { authTokens, users } from "../../db/schema/index.js";
+import { hashToken } from "../../lib/tokens.js";
 import { toLocale } from "../mail/templates.js";
 import { hashPassword } from "./passwords.js";
 import { consumeLimit, tryConsumeLimit } from "./rate-limit.js";
 import { assertPasswordAllowed, type Client } from "./service.js";
 import { HOUR_MS } from "./throttle.js";
-import { sendVerificationEmail } from "./verify-email.js";
+import { sendVerificationEmail, VERIFY_EMAIL_TTL_MS } from "./verify-email.js";
 
 /** Sign-ups per IP an hour (each costs an argon2 hash); more are refused with 429 (it names no account). */
 export const MAX_SIGNUPS_PER_IP_PER_HOUR = 30;
@@ -25,7 +26,12 @@ export const SIGNUP_ANSWER = { status: "verification_sent" } as const;
  * followed; a registered one gets "someone tried to sign up with your address" and nothing
  * else changes. Neither signs in.
  */
-export async function signup(ctx: AppContext, body: z.output<typeof signupBody>, client: Client): Promise<void> {
+export async function signup(
+  ctx: AppContext,
+  body: z.output<typeof signupBody>,
+  client: Client,
+  browserNonce: string,
+): Promise<void> {
   assertPasswordAllowed(body.password, [body.email.split("@")[0] ?? "", body.firstName, body.lastName]);
   if (client.ip) {
     await consumeLimit(ctx.db, { key: `signup:ip:${client.ip}`, max: MAX_SIGNUPS_PER_IP_PER_HOUR, windowMs: HOUR_MS });
@@ -52,6 +58,14 @@ export async function signup(ctx: AppContext, body: z.output<typeof signupBody>,
       .returning();
     if (created) {
       await sendVerificationEmail(ctx, tx, created);
+      // The browser that signed up (its cookie holds the nonce) is the one the link signs in.
+      await tx.insert(authTokens).values({
+        userId: created.id,
+        kind: "signup_browser",
+        tokenHash: hashToken(browserNonce),
+        ip: client.ip,
+        expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
+      });
       return;
     }
     const [existing] = await tx.select().from(users).where(eq(users.email, body.email)).limit(1);

@@ -1,8 +1,9 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
-import { users } from "../../db/schema/index.js";
+import { authTokens, users } from "../../db/schema/index.js";
 import { conflict } from "../../http/problem.js";
+import { hashToken } from "../../lib/tokens.js";
 import { toLocale } from "../mail/templates.js";
 import { consumeToken, issueToken } from "./link-tokens.js";
 import { consumeLimit } from "./rate-limit.js";
@@ -30,14 +31,19 @@ export async function sendVerificationEmail(
 }
 
 /**
- * Confirms the address and signs in (audit finding 17: sign-up itself no longer signs in, so the
- * emailed link is how a new account gets in with one click). The link proves the mailbox as a
- * reset link does; an account with 2FA is verified but not signed in, so the link never skips the code.
+ * Confirms the address, and signs in the browser that signed up (audit finding 17: sign-up itself
+ * no longer signs in, so the emailed link is how a new account gets in with one click). Only that
+ * browser, proven by its sign-up cookie: whoever signs up with someone else's address sets the
+ * password, and a link that signed in any browser would put the address's owner, following a
+ * link they never asked for, in an account a stranger holds the password of (account
+ * pre-hijacking). Opened elsewhere, the link verifies and the person signs in with the password
+ * (or takes the account over with a reset). An account with 2FA is never signed in by the link.
  */
 export async function verifyEmail(
   ctx: AppContext,
   token: string,
   client: Client,
+  browserNonce: string | undefined,
 ): Promise<{ user: UserDto; session: NewSession | null }> {
   return ctx.db.transaction(async (tx) => {
     const row = await consumeToken(tx, token, "verify_email");
@@ -47,6 +53,22 @@ export async function verifyEmail(
       .where(eq(users.id, row.userId))
       .returning();
     if (user!.totpEnabledAt) return { user: toUserDto(user!), session: null };
+    const [browser] = browserNonce
+      ? await tx
+          .update(authTokens)
+          .set({ usedAt: sql`now()` })
+          .where(
+            and(
+              eq(authTokens.userId, user!.id),
+              eq(authTokens.kind, "signup_browser"),
+              eq(authTokens.tokenHash, hashToken(browserNonce)),
+              isNull(authTokens.usedAt),
+              gt(authTokens.expiresAt, sql`now()`),
+            ),
+          )
+          .returning({ id: authTokens.id })
+      : [];
+    if (!browser) return { user: toUserDto(user!), session: null };
     const session = await createSession(tx, {
       userId: user!.id,
       ip: client.ip,

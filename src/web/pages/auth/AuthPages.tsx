@@ -424,12 +424,13 @@ export function VerifyEmailPage() {
   const navigate = useNavigate();
   const token = params.get("token") ?? "";
   const qc = useQueryClient();
-  // The link signs in (unless the account has 2FA, which signs in with its code) and continues
-  // where a new account goes: what the sign-up page remembered, else home.
+  // The link signs in the browser that signed up (not an account with 2FA, which signs in with its
+  // code, nor another browser, which signs in with the password) and continues where a new
+  // account goes: what the sign-up page remembered, else home.
   const m = useMutation({
-    mutationFn: () => api<User>("/auth/verify-email", { method: "POST", body: { token } }),
+    mutationFn: () => api<User & { signedIn: boolean }>("/auth/verify-email", { method: "POST", body: { token } }),
     onSuccess: (u) => {
-      if (u.twoFactorEnabled) return void qc.invalidateQueries({ queryKey: qk.me });
+      if (!u.signedIn) return void qc.invalidateQueries({ queryKey: qk.me });
       qc.clear();
       qc.setQueryData(qk.me, u);
       if (u.language) setLanguage(u.language);
@@ -454,7 +455,7 @@ export function VerifyEmailPage() {
     <AuthFrame title={t("auth.verifyTitle")}>
       {!token ? (
         <Notice tone="warning">{t("auth.missingToken")}</Notice>
-      ) : m.isPending || m.isIdle || (m.isSuccess && !m.data.twoFactorEnabled) ? (
+      ) : m.isPending || m.isIdle || (m.isSuccess && m.data.signedIn) ? (
         <Spinner label={t("auth.verifying")} />
       ) : m.isSuccess ? (
         <AuthOutcome to="/signin" linkLabel={t("auth.signIn")}>
