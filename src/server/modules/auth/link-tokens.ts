@@ -17,14 +17,22 @@ export async function issueToken(
 ): Promise<string> {
   await revokeTokens(tx, input.userId, input.kind);
   const token = newToken(32);
+  await storeToken(tx, { ...input, token });
+  return token;
+}
+
+/** Stores the hash of a token the caller made (and keeps), valid for `ttlMs`. */
+export async function storeToken(
+  tx: DbOrTx,
+  input: { userId: string; kind: TokenKind; token: string; ttlMs: number; ip?: string | null },
+): Promise<void> {
   await tx.insert(authTokens).values({
     userId: input.userId,
     kind: input.kind,
-    tokenHash: hashToken(token),
+    tokenHash: hashToken(input.token),
     ip: input.ip ?? null,
     expiresAt: new Date(Date.now() + input.ttlMs),
   });
-  return token;
 }
 
 export async function revokeTokens(tx: DbOrTx, userId: string, ...kinds: TokenKind[]): Promise<void> {

@@ -2,10 +2,11 @@ import { eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { loginBody } from "../../../shared/schemas/auth.js";
 import type { AppContext } from "../../context.js";
-import { authTokens, users } from "../../db/schema/index.js";
+import { users } from "../../db/schema/index.js";
 import { badRequest, unauthorized } from "../../http/problem.js";
-import { hashToken, newToken } from "../../lib/tokens.js";
+import { newToken } from "../../lib/tokens.js";
 import { knownDeviceOf, rememberDevice } from "./devices.js";
+import { storeToken } from "./link-tokens.js";
 import { dummyPasswordHash, isCommonPassword, verifyPassword } from "./passwords.js";
 import { toUserDto, type UserDto } from "./schemas.js";
 import { alertIfNewDevice } from "./security-alerts.js";
@@ -53,12 +54,12 @@ export async function login(
   if (user.totpEnabledAt) {
     const challengeToken = newToken(32);
     await ctx.db.transaction(async (tx) => {
-      await tx.insert(authTokens).values({
+      await storeToken(tx, {
         userId: user.id,
         kind: "login_challenge",
-        tokenHash: hashToken(challengeToken),
+        token: challengeToken,
+        ttlMs: LOGIN_CHALLENGE_TTL_MS,
         ip: client.ip,
-        expiresAt: new Date(Date.now() + LOGIN_CHALLENGE_TTL_MS),
       });
       // The second step records how this sign-in ends.
       await dropLoginAttempt(tx, attemptId);

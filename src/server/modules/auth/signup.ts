@@ -2,9 +2,9 @@ import { eq } from "drizzle-orm";
 import type { z } from "zod";
 import type { signupBody } from "../../../shared/schemas/auth.js";
 import type { AppContext } from "../../context.js";
-import { authTokens, users } from "../../db/schema/index.js";
-import { hashToken } from "../../lib/tokens.js";
+import { users } from "../../db/schema/index.js";
 import { toLocale } from "../mail/templates.js";
+import { storeToken } from "./link-tokens.js";
 import { hashPassword } from "./passwords.js";
 import { consumeLimit, tryConsumeLimit } from "./rate-limit.js";
 import { assertPasswordAllowed, type Client } from "./service.js";
@@ -59,12 +59,12 @@ export async function signup(
     if (created) {
       await sendVerificationEmail(ctx, tx, created);
       // The browser that signed up (its cookie holds the nonce) is the one the link signs in.
-      await tx.insert(authTokens).values({
+      await storeToken(tx, {
         userId: created.id,
         kind: "signup_browser",
-        tokenHash: hashToken(browserNonce),
+        token: browserNonce,
+        ttlMs: VERIFY_EMAIL_TTL_MS,
         ip: client.ip,
-        expiresAt: new Date(Date.now() + VERIFY_EMAIL_TTL_MS),
       });
       return;
     }
