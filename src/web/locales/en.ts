@@ -65,7 +65,8 @@ export const en = {
     checkEmail:
       "We sent a message to {{email}}. Open its link to finish creating your account (it works for 48 hours).",
     checkEmailHint: "Nothing arrived? Look in your spam folder, or sign up again in a few minutes.",
-    verifiedSignIn: "Your email is verified. Sign in with your password (and your authentication code, if you use one).",
+    verifiedSignIn:
+      "Your email is verified. Sign in with your password (and your authentication code, if you use one).",
     signInTitle: "Sign in to Chorus",
     signInSubtitle: "Welcome back. Enter your email and password.",
     signUpTitle: "Create your account",

@@ -67,7 +67,8 @@ export const es: Messages = {
     checkEmail:
       "Enviamos un mensaje a {{email}}. Abre su enlace para terminar de crear tu cuenta (funciona durante 48 horas).",
     checkEmailHint: "¿No llegó nada? Mira en la carpeta de spam o vuelve a registrarte en unos minutos.",
-    verifiedSignIn: "Tu correo está verificado. Inicia sesión con tu contraseña (y tu código de autenticación, si lo usas).",
+    verifiedSignIn:
+      "Tu correo está verificado. Inicia sesión con tu contraseña (y tu código de autenticación, si lo usas).",
     signInTitle: "Inicia sesión en Chorus",
     signInSubtitle: "Hola de nuevo. Introduce tu correo y tu contraseña.",
     signUpTitle: "Crea tu cuenta",
