@@ -19,8 +19,8 @@ const noop = defineJob<{ i: number }>({
   work: { batchSize: 50, localConcurrency: 2 },
 });
 
-async function measure(label: string, database: Database): Promise<void> {
-  await database.migrate();
+/** A worker instance whose no-op handler resolves `allDone` at the `n`th job. */
+function workerCountingTo(database: Database, n: number) {
   const queue = new JobQueue(database, pino({ level: "warn" }), { workers: true });
   let done = 0;
   let finished: () => void = () => {};
@@ -28,8 +28,14 @@ async function measure(label: string, database: Database): Promise<void> {
     finished = r;
   });
   queue.register(noop, async () => {
-    if (++done === JOBS) finished();
+    if (++done === n) finished();
   });
+  return { queue, allDone };
+}
+
+async function measure(label: string, database: Database): Promise<void> {
+  await database.migrate();
+  const { queue, allDone } = workerCountingTo(database, JOBS);
   await queue.start();
   const t0 = performance.now();
   let next = 0;
@@ -51,15 +57,7 @@ async function measure(label: string, database: Database): Promise<void> {
     for (let i = 0; i < JOBS; i++) await producer.enqueue(tx, noop, { i });
   });
   await producer.stop();
-  const worker = new JobQueue(database, pino({ level: "warn" }), { workers: true });
-  let drained = 0;
-  let empty: () => void = () => {};
-  const allDrained = new Promise<void>((r) => {
-    empty = r;
-  });
-  worker.register(noop, async () => {
-    if (++drained === JOBS) empty();
-  });
+  const { queue: worker, allDone: allDrained } = workerCountingTo(database, JOBS);
   const t1 = performance.now();
   await worker.start();
   await allDrained;

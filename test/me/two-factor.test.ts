@@ -214,35 +214,19 @@ describe("audit finding 5: turning 2FA on needs the password, ends the other ses
     expect((await member.client.get(`/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
 
     // A password-only session of the same user (e.g. one that outlived the switch to 2FA).
-    const passwordOnly = await createSession(t.database.db, {
-      userId: member.id,
-      ip: "127.0.0.1",
-      userAgent: "vitest",
-      twoFactorVerified: false,
-      idleTtlMs: 3_600_000,
-    });
-    const c = t.client();
-    c.bearer = passwordOnly.token;
+    const { client: c, sessionId: passwordOnlyId } = await passwordOnlyClient(member.id);
     expectProblem(await c.get(`/api/v1/orgs/${orgId}/members`), 403, "two_factor_required");
     expect((await c.get(`/api/v1/orgs/${orgId}/me`)).json().twoFactorBlocked).toBe(true);
     expect((await member.client.get(`/api/v1/orgs/${orgId}/me`)).json().twoFactorBlocked).toBe(false);
 
     // The cached session carries the flag and a change to it retires the entry.
-    await t.database.db.update(sessions).set({ twoFactorVerified: true }).where(eq(sessions.id, passwordOnly.id));
+    await t.database.db.update(sessions).set({ twoFactorVerified: true }).where(eq(sessions.id, passwordOnlyId));
     await t.settle();
     expect((await c.get(`/api/v1/orgs/${orgId}/members`)).statusCode).toBe(200);
 
     // Requiring 2FA from a session that did not pass it would lock its author out: refused.
     const relaxed = await orgWithOwner(t, "Relaxed", { twoFactor: true });
-    const ownerPasswordOnly = await createSession(t.database.db, {
-      userId: relaxed.owner.id,
-      ip: "127.0.0.1",
-      userAgent: "vitest",
-      twoFactorVerified: false,
-      idleTtlMs: 3_600_000,
-    });
-    const o = t.client();
-    o.bearer = ownerPasswordOnly.token;
+    const { client: o } = await passwordOnlyClient(relaxed.owner.id);
     const refused = await o.patch(`/api/v1/orgs/${relaxed.orgId}`, { requireTwoFactor: true });
     expect({ status: refused.statusCode, code: refused.json().code }).toEqual({
       status: 409,
@@ -250,3 +234,17 @@ describe("audit finding 5: turning 2FA on needs the password, ends the other ses
     });
   });
 });
+
+/** A client on a new session of `userId` that did not pass 2FA (one that outlived the switch to 2FA). */
+async function passwordOnlyClient(userId: string) {
+  const session = await createSession(t.database.db, {
+    userId,
+    ip: "127.0.0.1",
+    userAgent: "vitest",
+    twoFactorVerified: false,
+    idleTtlMs: 3_600_000,
+  });
+  const client = t.client();
+  client.bearer = session.token;
+  return { client, sessionId: session.id };
+}
