@@ -1,5 +1,4 @@
 import fastifyCookie from "@fastify/cookie";
-import fastifyHelmet from "@fastify/helmet";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from "fastify";
@@ -15,20 +14,45 @@ import { installGuard, installWriteBarrier } from "./http/guard.js";
 import { OPENAPI_TAGS, openapiTransform, openapiTransformObject, SECURITY_SCHEMES } from "./http/openapi.js";
 import { installProblemHandlers } from "./http/problem.js";
 import { installRouteRegistry } from "./http/route-registry.js";
+import { helmetOptions, installSecurityHeaders } from "./http/security-headers.js";
 import { JobQueue } from "./jobs/queue.js";
+import { RequestLogController } from "./logger.js";
 import { registerRetentionJob } from "./modules/activity/retention.js";
 import { activityRoutes } from "./modules/activity/routes.js";
+import { analyticsRoutes } from "./modules/analytics/routes.js";
 import { authRoutes } from "./modules/auth/routes.js";
 import { sessionCookieName } from "./modules/auth/sessions.js";
+import { automationsRoutes } from "./modules/automations/routes.js";
+import { registerAutomationJobs } from "./modules/automations/run.js";
+import { registerBroadcastJobs } from "./modules/broadcasts/register.js";
+import { broadcastsRoutes } from "./modules/broadcasts/routes.js";
+import { channelsRoutes } from "./modules/channels/routes.js";
+import { registerContactImportJob } from "./modules/contacts/import.js";
+import { contactsRoutes } from "./modules/contacts/routes.js";
+import { registerAssignmentJobs } from "./modules/conversations/assignment.js";
+import { conversationsRoutes } from "./modules/conversations/routes.js";
+import { registerSnoozeJob } from "./modules/conversations/snooze-job.js";
+import { startRealtime } from "./modules/events/register.js";
+import { eventsRoutes } from "./modules/events/routes.js";
 import { healthRoutes } from "./modules/health/routes.js";
 import { invitationsRoutes } from "./modules/invitations/routes.js";
+import { listsRoutes } from "./modules/lists/routes.js";
 import { Outbox } from "./modules/mail/outbox.js";
 import { devMailboxPages } from "./modules/mail/pages.js";
 import { devMailboxRoutes } from "./modules/mail/routes.js";
 import { meRoutes } from "./modules/me/routes.js";
 import { membersRoutes } from "./modules/members/routes.js";
+import { notificationsRoutes } from "./modules/notifications/routes.js";
 import { orgsRoutes } from "./modules/orgs/routes.js";
+import { presenceRoutes } from "./modules/presence/routes.js";
 import { rolesRoutes } from "./modules/roles/routes.js";
+import { settingsRoutes } from "./modules/settings/routes.js";
+import { tagsRoutes } from "./modules/tags/routes.js";
+import { teamsRoutes } from "./modules/teams/routes.js";
+import { templatesRoutes } from "./modules/templates/routes.js";
+import { devPhonePages } from "./modules/whatsapp/dev-phone.js";
+import { embeddedSimulator, registerWhatsAppJobs } from "./modules/whatsapp/register.js";
+import { whatsappWebhookRoutes } from "./modules/whatsapp/webhook-routes.js";
 import { serveWebApp } from "./web.js";
 
 export type App = FastifyInstance;
@@ -56,6 +80,8 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
     genReqId: () => crypto.randomUUID(),
+    // One line per request, on response (logger.ts).
+    logController: new RequestLogController(),
     requestIdHeader: false,
     routerOptions: { maxParamLength: 500 },
   });
@@ -71,6 +97,13 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   app.decorate("ctx", ctx);
   app.addHook("onClose", () => authz.bus.stop());
   registerRetentionJob(ctx);
+  registerContactImportJob(ctx);
+  registerWhatsAppJobs(ctx);
+  registerAssignmentJobs(ctx);
+  await startRealtime(app, ctx);
+  registerSnoozeJob(ctx);
+  registerAutomationJobs(ctx);
+  registerBroadcastJobs(ctx, { workers: opts.workers ?? false });
   // Not awaited: an app whose database is down at start answers 503 until it is back, and the
   // queue starts then (enqueue, drain and counts wait for it).
   void jobs.start().catch(() => {});
@@ -87,28 +120,15 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
   app.setSerializerCompiler(serializerCompiler);
   installProblemHandlers(app);
 
-  app.addHook("onSend", async (request, reply) => {
+  // Hooks on the request path are callback-style, not async: no promise per request (issue 12).
+  app.addHook("onSend", (request, reply, payload, done) => {
     reply.header("x-request-id", request.id);
     if (request.url.startsWith("/api/")) reply.header("cache-control", "no-store");
+    done(null, payload);
   });
 
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", "data:", "https:"],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        formAction: ["'self'"],
-        // Over plain http (development) upgrading would break every request.
-        upgradeInsecureRequests: config.appUrl.startsWith("https:") ? [] : null,
-      },
-    },
-    crossOriginEmbedderPolicy: false,
-    strictTransportSecurity: config.appUrl.startsWith("https:"),
-  });
+  // helmet's headers, computed once at start (http/security-headers.ts), set on every response.
+  installSecurityHeaders(app, helmetOptions(config));
   await app.register(fastifyCookie);
   await app.register(fastifySwagger, {
     openapi: {
@@ -152,12 +172,32 @@ export async function buildApp(opts: BuildOptions): Promise<FastifyInstance> {
       await api.register(invitationsRoutes);
       await api.register(rolesRoutes);
       await api.register(activityRoutes);
+      await api.register(contactsRoutes);
+      await api.register(tagsRoutes);
+      await api.register(listsRoutes);
+      await api.register(teamsRoutes);
+      await api.register(channelsRoutes);
+      await api.register(settingsRoutes);
+      await api.register(conversationsRoutes);
+      await api.register(presenceRoutes);
+      await api.register(analyticsRoutes);
+      await api.register(templatesRoutes);
+      await api.register(eventsRoutes);
+      await api.register(notificationsRoutes);
+      await api.register(automationsRoutes);
+      await api.register(broadcastsRoutes);
+      await api.register(whatsappWebhookRoutes);
       if (config.devMailbox) await api.register(devTool(devMailboxRoutes, config.devToolsPublic));
     },
     { prefix: "/api/v1" },
   );
 
   if (config.devMailbox) await app.register(devTool(devMailboxPages, config.devToolsPublic));
+  if (config.nodeEnv !== "production") {
+    // The fake Graph API of `simulator` channels and the phone to chat as their customers.
+    await app.register(devTool(embeddedSimulator, config.devToolsPublic));
+    await app.register(devTool(devPhonePages, config.devToolsPublic));
+  }
   if (opts.serveWeb) await serveWebApp(app, config);
 
   return app;

@@ -62,7 +62,20 @@ const envSchema = z.object({
   DATABASE_STATEMENT_TIMEOUT: duration.default(15_000),
   DATABASE_IDLE_IN_TRANSACTION_TIMEOUT: duration.default(60_000),
   READYZ_TIMEOUT: duration.default(2_000),
+
+  SECRET_KEY: z.string().min(32, "must be at least 32 characters").optional(),
+  SECRET_KEY_PREVIOUS: z.string().optional(),
+  WA_GRAPH_URL: url(["http:", "https:"]).default("https://graph.facebook.com/v23.0"),
+  WA_SIMULATOR_URL: url(["http:", "https:"]).optional(),
+  WA_HTTP_TIMEOUT: duration.default(10_000),
+  PRESENCE_OFFLINE_GRACE: duration.default(180_000),
 });
+
+/**
+ * The development default of SECRET_KEY (never accepted in production): secrets a development
+ * database holds are encrypted with a key anyone can read here.
+ */
+export const DEVELOPMENT_SECRET_KEY = "chorus-development-secret-key-not-for-production";
 
 export interface Config {
   nodeEnv: "development" | "production" | "test";
@@ -107,6 +120,18 @@ export interface Config {
   devMailbox: boolean;
   /** DEV_TOOLS=public: development tools answer other machines too (never in production). */
   devToolsPublic: boolean;
+  /** Encrypts secrets at rest (channel tokens): HKDF-derived AES-256-GCM keys. */
+  secretKey: string;
+  /** Earlier SECRET_KEYs (comma-separated), still accepted for decryption while rotating. */
+  secretKeyPrevious: string[];
+  /** Meta's Graph API base (with its version) for `cloud` channels. */
+  waGraphUrl: string;
+  /** The fake Graph API `simulator` channels talk to (default: the one inside this server). */
+  waSimulatorUrl: string;
+  /** How long one Graph API request may take. */
+  waHttpTimeoutMs: number;
+  /** A member whose last event stream closed and stayed closed this long goes offline (online/busy only). */
+  presenceOfflineGraceMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -126,6 +151,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (e.NODE_ENV === "production" && !e.APP_URL) {
     throw new ConfigError("Invalid configuration: APP_URL is required when NODE_ENV=production");
+  }
+  if (e.NODE_ENV === "production" && !e.SECRET_KEY) {
+    throw new ConfigError("Invalid configuration: SECRET_KEY is required when NODE_ENV=production");
+  }
+  if (e.NODE_ENV === "production" && e.SECRET_KEY === DEVELOPMENT_SECRET_KEY) {
+    throw new ConfigError("Invalid configuration: SECRET_KEY must not be the development default in production");
   }
   if (e.NODE_ENV === "production" && e.DEV_TOOLS === "public") {
     throw new ConfigError("Invalid configuration: DEV_TOOLS=public is not allowed when NODE_ENV=production");
@@ -159,6 +190,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     readyzTimeoutMs: e.READYZ_TIMEOUT,
     devMailbox: !e.SMTP_URL && e.NODE_ENV !== "production",
     devToolsPublic: e.DEV_TOOLS === "public",
+    secretKey: e.SECRET_KEY ?? DEVELOPMENT_SECRET_KEY,
+    secretKeyPrevious: (e.SECRET_KEY_PREVIOUS ?? "")
+      .split(",")
+      .map((k) => k.trim())
+      .filter((k) => k.length > 0),
+    waGraphUrl: e.WA_GRAPH_URL.replace(/\/+$/, ""),
+    waSimulatorUrl: (e.WA_SIMULATOR_URL ?? `http://127.0.0.1:${e.PORT}/dev/wa-sim`).replace(/\/+$/, ""),
+    waHttpTimeoutMs: e.WA_HTTP_TIMEOUT,
+    presenceOfflineGraceMs: e.PRESENCE_OFFLINE_GRACE,
   };
 }
 

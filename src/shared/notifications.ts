@@ -26,6 +26,8 @@ export const NOTIFICATION_KEYS = [
   "ownership_transferred",
   "security_alert",
   "conversation_assigned",
+  "mentioned",
+  "customer_replied",
   "broadcast_finished",
 ] as const;
 
@@ -85,6 +87,21 @@ export const NOTIFICATION_KINDS: readonly NotificationKind[] = [
     group: "workspace",
     label: "Conversation assigned",
     description: "A conversation was assigned to you.",
+    defaults: inAppOnly,
+  },
+  {
+    key: "mentioned",
+    group: "workspace",
+    label: "Mentioned in a note",
+    description: "Someone mentioned you with @ in a conversation's note.",
+    defaults: inAppOnly,
+  },
+  {
+    key: "customer_replied",
+    group: "workspace",
+    label: "A customer wrote while you were away",
+    description:
+      "A customer wrote in a conversation assigned to you while you were busy or offline (once until you read it).",
     defaults: inAppOnly,
   },
   {

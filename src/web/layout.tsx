@@ -1,22 +1,29 @@
 import * as Menu from "@radix-ui/react-dropdown-menu";
-import { useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useRef } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, NavLink, Outlet, useLocation, useMatch, useNavigate, useParams } from "react-router";
 import type { Permission } from "../shared/permissions.js";
 import { Logo } from "./components/Logo.js";
 import { MenuAction, MenuButton, MenuLink, MenuPanel, MenuSeparator } from "./components/menu.js";
+import { NotificationBell } from "./components/notifications.js";
+import { PresenceSwitch } from "./components/presence.js";
 import { Avatar, ButtonLink, CenteredMessage, Chip, cx, ErrorState, Notice, Spinner } from "./components/ui.js";
-import { ApiError } from "./lib/api.js";
+import { ApiError, api } from "./lib/api.js";
+import { useOrgEvents } from "./lib/events.js";
+import { type MemberActions, type MemberLike, memberActionsOf, roleLabeller } from "./lib/member-rules.js";
+import { describeError } from "./lib/problems.js";
 import {
   forgetLost,
   LAST_ORG_KEY,
+  LAST_ORG_NAME_KEY,
   permissionsOf,
   qk,
   useLostAccess,
   useMe,
   useOrgMe,
   useOrgs,
+  useRoles,
   useSignOut,
 } from "./lib/session.js";
 import type { Org, OrgMe } from "./lib/types.js";
@@ -26,6 +33,10 @@ export interface OrgContextValue {
   me: OrgMe;
   org: Org | undefined;
   can: (p: Permission) => boolean;
+  /** A role's display name from its id, whatever the caller may read (never the raw id). */
+  roleLabel: (id: string) => string;
+  /** What the caller may do to a member, by the server's rules: offer nothing it would refuse. */
+  memberActions: (m: MemberLike) => MemberActions;
 }
 const OrgContext = createContext<OrgContextValue | null>(null);
 export function useOrgContext(): OrgContextValue {
@@ -37,6 +48,27 @@ export function useOrgContext(): OrgContextValue {
 /** An organization's settings sections: the side navigation, the overview's shortcuts and the routes' permission. */
 export const ORG_SECTIONS = [
   { id: "team", path: "settings/team", permission: "members:read", label: "nav.team", summary: "team.subtitle" },
+  {
+    id: "teams",
+    path: "settings/teams",
+    permission: "members:read",
+    label: "workspace.teams",
+    summary: "teams.subtitle",
+  },
+  {
+    id: "whatsapp",
+    path: "settings/whatsapp",
+    permission: "settings:read",
+    label: "workspace.whatsapp",
+    summary: "whatsapp.subtitle",
+  },
+  {
+    id: "workspace",
+    path: "settings/workspace",
+    permission: "settings:read",
+    label: "workspace.businessHours",
+    summary: "workspaceSettings.subtitle",
+  },
   { id: "roles", path: "settings/roles", permission: "roles:read", label: "nav.roles", summary: "roles.subtitle" },
   {
     id: "activity",
@@ -54,6 +86,25 @@ export const ORG_SECTIONS = [
   },
 ] as const satisfies readonly { id: string; path: string; permission: Permission; label: string; summary: string }[];
 
+/**
+ * The workspace: what members work in, beside Settings. Each entry shows only to members holding its
+ * permission; Inbox, Templates, Broadcasts and Automations join this list (one line each).
+ */
+export const WORKSPACE_SECTIONS = [
+  // The inbox: either chat-read permission (`also`: another permission that shows the entry too).
+  { id: "inbox", path: "inbox", permission: "chats:read_all", also: ["chats:read_assigned"], label: "workspace.inbox" },
+  { id: "contacts", path: "contacts", permission: "contacts:read", label: "workspace.contacts" },
+  { id: "automations", path: "automations", permission: "automations:read", label: "workspace.automations" },
+  { id: "templates", path: "templates", permission: "templates:read", label: "workspace.templates" },
+  { id: "broadcasts", path: "broadcasts", permission: "broadcasts:read", label: "workspace.broadcasts" },
+] as const satisfies readonly {
+  id: string;
+  path: string;
+  permission: Permission;
+  also?: readonly Permission[];
+  label: string;
+}[];
+
 function currentOrgIdFrom(match: string | undefined, orgs: Org[] | undefined): string | undefined {
   if (match) return match;
   const last = globalThis.localStorage?.getItem(LAST_ORG_KEY);
@@ -68,7 +119,7 @@ function OrgSwitcher({ currentId }: { currentId: string | undefined }) {
   return (
     <Menu.Root>
       <MenuButton
-        label={t("nav.switchOrg")}
+        label={`, ${t("nav.switchOrg")}`}
         className="max-w-[12rem] rounded-lg border border-slate-200 bg-white px-2.5 py-1.5 text-sm font-medium text-slate-800 hover:bg-slate-50 sm:max-w-xs"
       >
         {current?.logoUrl ? <img src={current.logoUrl} alt="" className="size-5 rounded" /> : null}
@@ -166,38 +217,83 @@ function SideNav({ orgId }: { orgId: string | undefined }) {
     observer.observe(ul);
     return () => observer.disconnect();
   }, [pathname, showOrg]);
+  const workspace = showOrg
+    ? WORKSPACE_SECTIONS.filter((sec) => can(sec.permission) || ("also" in sec && sec.also.some(can)))
+    : [];
   return (
-    <nav aria-label={t("nav.settings")} className="md:w-56 md:shrink-0">
-      <p className="hidden px-3 pb-2 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">
-        {t("nav.settings")}
-      </p>
-      <ul
-        ref={list}
-        className="relative -mx-1 flex gap-1 overflow-x-auto px-1 pb-1 md:mx-0 md:flex-col md:overflow-visible md:px-0"
-      >
-        {showOrg ? (
-          <>
-            <li>
-              <NavLink end to={`/orgs/${orgId}`} className={link}>
-                {t("nav.overview")}
-              </NavLink>
-            </li>
-            {ORG_SECTIONS.filter((sec) => can(sec.permission)).map((sec) => (
+    <div className="flex flex-col gap-2 md:w-56 md:shrink-0 md:gap-6">
+      {workspace.length ? (
+        <nav aria-label={t("workspace.nav")}>
+          <p className="hidden px-3 pb-2 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">
+            {t("workspace.nav")}
+          </p>
+          <ul className="-mx-1 flex gap-1 overflow-x-auto px-1 pb-1 md:mx-0 md:flex-col md:overflow-visible md:px-0">
+            {workspace.map((sec) => (
               <li key={sec.id}>
                 <NavLink to={`/orgs/${orgId}/${sec.path}`} className={link}>
                   {t(sec.label)}
                 </NavLink>
               </li>
             ))}
-          </>
-        ) : null}
-        <li>
-          <NavLink to="/profile" className={link}>
-            {t("nav.profile")}
-          </NavLink>
-        </li>
-      </ul>
-    </nav>
+          </ul>
+        </nav>
+      ) : null}
+      <nav aria-label={t("nav.settings")}>
+        <p className="hidden px-3 pb-2 text-xs font-semibold uppercase tracking-wide text-slate-500 md:block">
+          {t("nav.settings")}
+        </p>
+        <ul
+          ref={list}
+          className="relative -mx-1 flex gap-1 overflow-x-auto px-1 pb-1 md:mx-0 md:flex-col md:overflow-visible md:px-0"
+        >
+          {showOrg ? (
+            <>
+              <li>
+                <NavLink end to={`/orgs/${orgId}`} className={link}>
+                  {t("nav.overview")}
+                </NavLink>
+              </li>
+              {ORG_SECTIONS.filter((sec) => can(sec.permission)).map((sec) => (
+                <li key={sec.id}>
+                  <NavLink to={`/orgs/${orgId}/${sec.path}`} className={link}>
+                    {t(sec.label)}
+                  </NavLink>
+                </li>
+              ))}
+            </>
+          ) : null}
+          <li>
+            <NavLink to="/profile" className={link}>
+              {t("nav.profile")}
+            </NavLink>
+          </li>
+        </ul>
+      </nav>
+    </div>
+  );
+}
+
+/** Until the email is verified: say so, and offer the link again (POST /auth/verify-email/resend). */
+function UnverifiedBanner({ email }: { email: string }) {
+  const { t } = useTranslation();
+  const resend = useMutation({ mutationFn: () => api("/auth/verify-email/resend", { method: "POST" }) });
+  return (
+    <div className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-center text-sm text-amber-900" role="status">
+      {t("auth.unverifiedBanner", { email })}{" "}
+      {resend.isSuccess ? (
+        <span className="font-medium">{t("auth.verificationResent", { email })}</span>
+      ) : (
+        <button
+          type="button"
+          onClick={() => resend.mutate()}
+          disabled={resend.isPending}
+          className="font-medium underline focus-visible:outline-2 focus-visible:outline-emerald-600"
+        >
+          {t("auth.resendVerification")}
+        </button>
+      )}
+      {resend.isError ? <span className="block text-red-800">{describeError(resend.error)}</span> : null}
+    </div>
   );
 }
 
@@ -225,14 +321,18 @@ export function AppShell() {
             <Logo nameFromSm />
             <OrgSwitcher currentId={orgId} />
           </div>
-          <UserMenu />
+          <div className="flex items-center gap-1">
+            {param && param !== "new" && orgs.data?.some((o) => o.id === param) ? (
+              <>
+                <PresenceSwitch orgId={param} />
+                <NotificationBell orgId={param} />
+              </>
+            ) : null}
+            <UserMenu />
+          </div>
         </div>
       </header>
-      {me.data && !me.data.emailVerified ? (
-        <div className="border-b border-amber-200 bg-amber-50 px-4 py-2 text-center text-sm text-amber-900">
-          {t("auth.unverifiedBanner", { email: me.data.email })}
-        </div>
-      ) : null}
+      {me.data && !me.data.emailVerified ? <UnverifiedBanner email={me.data.email} /> : null}
       <div className="mx-auto flex max-w-7xl flex-col gap-4 px-3 py-4 sm:px-6 md:flex-row md:gap-8 md:py-8">
         {showNav ? <SideNav orgId={orgId} /> : null}
         <main id="main" className="min-w-0 flex-1" tabIndex={-1}>
@@ -262,9 +362,13 @@ export function OrgLayout() {
   const location = useLocation();
   const orgMe = useOrgMe(orgId);
   const orgs = useOrgs();
+  // Names of roles the caller does not hold nor grant (only with roles:read; others get a generic label).
+  const roles = useRoles(orgId, permissionsOf(orgMe.data)("roles:read"));
   const lostAccess = useLostAccess(orgId);
   const me = useMe();
   const { t } = useTranslation();
+  // Live updates of the inbox and the bell (one stream per open organization).
+  useOrgEvents(orgMe.data ? orgId : undefined);
 
   // Permissions are re-read on every navigation: a role change shows on the next page view.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on navigation on purpose
@@ -275,6 +379,7 @@ export function OrgLayout() {
   useEffect(() => {
     if (orgMe.data) {
       localStorage.setItem(LAST_ORG_KEY, orgId);
+      if (orgMe.data.organization?.name) localStorage.setItem(LAST_ORG_NAME_KEY, orgMe.data.organization.name);
       forgetLost(orgId);
     }
   }, [orgMe.data, orgId]);
@@ -283,7 +388,14 @@ export function OrgLayout() {
   if (orgMe.isPending) return <Spinner />;
   if (orgMe.error) return <ErrorState error={orgMe.error} onRetry={() => void orgMe.refetch()} />;
   const org = orgMe.data.organization ?? orgs.data?.find((o) => o.id === orgId);
-  const value: OrgContextValue = { orgId, me: orgMe.data, org, can: permissionsOf(orgMe.data) };
+  const value: OrgContextValue = {
+    orgId,
+    me: orgMe.data,
+    org,
+    can: permissionsOf(orgMe.data),
+    roleLabel: roleLabeller(orgMe.data, roles.data),
+    memberActions: memberActionsOf(orgMe.data),
+  };
   const blocked =
     orgMe.data.twoFactorBlocked ??
     orgMe.data.blockedByTwoFactorPolicy ??

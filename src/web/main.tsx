@@ -4,7 +4,7 @@ import { createRoot } from "react-dom/client";
 import { BrowserRouter } from "react-router";
 import "./styles.css";
 import "./lib/i18n.js";
-import { App } from "./App.js";
+import { App, prefetchForAddress } from "./App.js";
 import { ApiError } from "./lib/api.js";
 
 const queryClient = new QueryClient({
@@ -17,6 +17,8 @@ const queryClient = new QueryClient({
   queryCache: new QueryCache(),
   mutationCache: new MutationCache(),
 });
+
+prefetchForAddress(queryClient, window.location.pathname);
 
 createRoot(document.getElementById("root")!).render(
   <StrictMode>

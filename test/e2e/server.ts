@@ -60,8 +60,11 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-/** The real server (`src/server/main.ts`) on a free port, with a temporary PGlite and the dev mailbox. */
-export async function startServer(): Promise<RunningServer> {
+/**
+ * The real server (`src/server/main.ts`) on a free port, with a temporary PGlite and the dev mailbox;
+ * `seedDemo`: with the demo organization (an owner and one member per system role, DEMO_PASSWORD).
+ */
+export async function startServer(opts: { seedDemo?: boolean } = {}): Promise<RunningServer> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), "chorus-e2e-"));
@@ -78,6 +81,7 @@ export async function startServer(): Promise<RunningServer> {
   delete env.SMTP_URL;
   delete env.DATABASE_URL;
   delete env.SEED_DEMO;
+  if (opts.seedDemo) env.SEED_DEMO = "1";
   // process.execPath: the Node running the tests (the pinned Node 24 under `npm test`).
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], {
     cwd: ROOT,
@@ -88,7 +92,8 @@ export async function startServer(): Promise<RunningServer> {
   child.on("exit", () => {
     exited = true;
   });
-  const deadline = Date.now() + 90_000;
+  // E2E_START_MS: more time on a machine shared by several test runs (the start compiles with tsx).
+  const deadline = Date.now() + (SETUP_MS - 90_000);
   for (;;) {
     if (exited) throw new Error("the server exited during start");
     try {
@@ -129,8 +134,19 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export async function newContext(browser: Browser, baseURL: string): Promise<BrowserContext> {
-  return browser.newContext({ baseURL, viewport: { width: 1280, height: 800 }, locale: "en-GB", timezoneId: "UTC" });
+  // Reduced motion: the app then changes state without fades, so the accessibility check never
+  // measures a colour halfway through a transition that started after it looked.
+  return browser.newContext({
+    baseURL,
+    viewport: { width: 1280, height: 800 },
+    locale: "en-GB",
+    timezoneId: "UTC",
+    reducedMotion: "reduce",
+  });
 }
+
+/** A suite's beforeAll: the server's start (E2E_START_MS) and the browser's. */
+export const SETUP_MS = Number(process.env.E2E_START_MS ?? 90_000) + 90_000;
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
@@ -165,7 +181,7 @@ import type { Locator } from "playwright-core";
 
 const WAIT_MS = 15_000;
 
-async function until(what: string, check: () => Promise<boolean>, timeout = WAIT_MS): Promise<void> {
+export async function until(what: string, check: () => Promise<boolean>, timeout = WAIT_MS): Promise<void> {
   const deadline = Date.now() + timeout;
   for (;;) {
     if (await check().catch(() => false)) return;

@@ -89,6 +89,7 @@ describe("development mailbox", () => {
       NODE_ENV: "production",
       SMTP_URL: "smtp://mail.example.com:587",
       APP_URL: "https://chorus.example.com",
+      SECRET_KEY: "0123456789abcdef0123456789abcdef-prod",
     });
     expect(prod.devMailbox).toBe(false);
     expect(() => loadConfig({ NODE_ENV: "production", APP_URL: "https://chorus.example.com" })).toThrow(/SMTP_URL/);

@@ -39,11 +39,11 @@ const to = (email: string) => (m: { to?: unknown }) => JSON.stringify(m.to).incl
 const tokenOf = (text: string | undefined, page: string) =>
   new RegExp(`${APP_URL}/${page}\\?token=([A-Za-z0-9_-]+)`).exec(text ?? "")![1]!;
 
-/** The URLs of every "incoming request" log line. */
+/** The URLs of every request's log line (one per request, written when it is answered). */
 const loggedUrls = () =>
   log
     .map((l) => JSON.parse(l) as { msg: string; req?: { url: string } })
-    .filter((l) => l.msg === "incoming request")
+    .filter((l) => l.msg === "request completed")
     .map((l) => l.req!.url);
 
 describe("audit finding 2: link tokens in request URLs never reach the log", () => {

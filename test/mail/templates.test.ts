@@ -1,4 +1,3 @@
-import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Database } from "../../src/server/db/client.js";
 import type { Outbox } from "../../src/server/modules/mail/outbox.js";

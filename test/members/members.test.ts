@@ -182,6 +182,20 @@ describe("listing members", () => {
     expect((await list(T.owner.client, T.orgId, "roleId=no_such_role")).items).toEqual([]);
   });
 
+  it("filters by 2FA status (issue 18), alone and with other filters; refuses other values", async () => {
+    const on = await list(T.owner.client, T.orgId, "twoFactor=on&limit=100");
+    expect(on.items.map((m) => m.memberId)).toEqual([T.people.amy.memberId]);
+    expect(on.items.every((m) => m.twoFactorEnabled)).toBe(true);
+    const off = await list(T.owner.client, T.orgId, "twoFactor=off&limit=100");
+    expect(off.items).toHaveLength(11);
+    expect(off.items.some((m) => m.twoFactorEnabled)).toBe(false);
+    expect((await list(T.owner.client, T.orgId, "twoFactor=on&roleId=operator")).items).toEqual([]);
+    const offOperators = await list(T.owner.client, T.orgId, "twoFactor=off&roleId=operator&sort=joined");
+    expect(offOperators.items).toHaveLength(4);
+    const bad = await T.owner.client.get(`/api/v1/orgs/${T.orgId}/members?twoFactor=maybe`);
+    expect(bad.statusCode).toBe(400);
+  });
+
   it("sorts by name, by joined (newest first) and by last active (never-seen last)", async () => {
     const byName = (await list(T.owner.client, T.orgId, "sort=name&limit=100")).items;
     const names = byName.map((m) => m.name.toLowerCase());
@@ -258,6 +272,46 @@ describe("listing members", () => {
     const theirs = await outsider.client.get(`/api/v1/orgs/${T.orgId}/members`);
     expect(theirs.statusCode).toBe(404);
     expect(theirs.json().code).toBe("org_not_found");
+  });
+});
+
+describe("exporting the member list (issue 18)", () => {
+  it("answers CSV with named roles and formula-safe cells, honours the filters, and is recorded", async () => {
+    const { orgId, owner } = await orgWithOwner(t, "Export");
+    const evil = await memberWith(t, orgId, ["operator", "template_manager"], {
+      firstName: "=HYPERLINK(1)",
+      lastName: "Evil",
+    });
+    await memberWith(t, orgId, [], { firstName: "Quiet", lastName: "One", twoFactor: true });
+    const res = await owner.client.get(`/api/v1/orgs/${orgId}/members/export`);
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/csv; charset=utf-8");
+    expect(res.headers["content-disposition"]).toMatch(/^attachment; filename="members-[\dT-]+\.csv"$/);
+    const lines = res.body.trimEnd().split("\r\n");
+    expect(lines[0]).toBe("name,email,roles,owner,two_factor,joined_at,last_active_at");
+    expect(lines).toHaveLength(4); // header, owner, two members
+    const evilLine = lines.find((l) => l.includes(evil.email))!;
+    expect(evilLine.startsWith("'=HYPERLINK(1) Evil,")).toBe(true);
+    expect(evilLine).toMatch(/"(Operator; Template Manager|Template Manager; Operator)"/);
+    expect(evilLine).not.toContain("template_manager");
+    expect(lines.find((l) => l.startsWith("Quiet One,"))).toContain(",no,on,");
+
+    const onlyOn = await owner.client.get(`/api/v1/orgs/${orgId}/members/export?twoFactor=on`);
+    expect(onlyOn.body.trimEnd().split("\r\n")).toHaveLength(2);
+
+    const records = await recordsOf(orgId, "member.list_exported");
+    expect(records).toHaveLength(2);
+    const filtered = records.find((r) => JSON.stringify(r.changes).includes("twoFactor"));
+    expect(filtered?.changes).toEqual({ filters: { after: { twoFactor: "on", sort: "name" } } });
+  });
+
+  it("needs audit:read as well as members:read", async () => {
+    const denied = await T.people.dan.client.get(`/api/v1/orgs/${T.orgId}/members/export`);
+    expect(denied.statusCode).toBe(403);
+    expect(denied.json()).toMatchObject({ code: "permission_denied", missingPermission: "audit:read" });
+    expect((await T.people.amy.client.get(`/api/v1/orgs/${T.orgId}/members/export`)).statusCode).toBe(200);
+    const outsider = await person(t);
+    expect((await outsider.client.get(`/api/v1/orgs/${T.orgId}/members/export`)).statusCode).toBe(404);
   });
 });
 

@@ -5,6 +5,7 @@ import { type MemberRemovedEvent, memberEvents } from "../../src/server/modules/
 import { PERMISSIONS, systemRolePermissions } from "../../src/shared/permissions.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { memberWith, orgWithOwner, person, STRONG, totpNow } from "../helpers/orgs.js";
+import { insertCustomRole } from "../helpers/rbac.js";
 
 let t: TestApp;
 beforeAll(async () => {
@@ -189,6 +190,42 @@ describe("the caller's membership", () => {
     expect(me.permissions).toEqual(expected);
     expect(me.isOwner).toBe(false);
     expect(me.roles.map((r: { name: string }) => r.name)).toEqual(["Operator", "Template Manager"]);
+  });
+
+  it("names the roles the caller may grant, and they predict which members the server lets them edit", async () => {
+    const { orgId, owner } = await orgWithOwner(t);
+    // A custom role that manages members but cannot read roles (the web app cannot list them).
+    const lead = await insertCustomRole(t.database.db, orgId, [
+      "members:read",
+      "members:invite",
+      "members:update",
+      "members:remove",
+      "chats:read_assigned",
+      "chats:reply",
+    ]);
+    const actor = await memberWith(t, orgId, [lead]);
+    const op = await memberWith(t, orgId, ["operator"]);
+    const admin = await memberWith(t, orgId, ["administrator"]);
+    const me = (await actor.client.get(`/api/v1/orgs/${orgId}/me`)).json();
+    const grantable: string[] = me.grantableRoles.map((r: { id: string }) => r.id);
+    expect(grantable).toContain(lead);
+    expect(grantable).toContain("operator");
+    expect(grantable).not.toContain("administrator");
+    expect(me.grantableRoles.find((r: { id: string }) => r.id === lead)).toMatchObject({ isSystem: false });
+    // The rule the web app applies (every role of the member grantable) gives the server's answer.
+    for (const [target, roleIds] of [
+      [op, ["operator"]],
+      [admin, ["administrator"]],
+    ] as const) {
+      const predicted = roleIds.every((id) => grantable.includes(id));
+      const res = await actor.client.patch(`/api/v1/orgs/${orgId}/members/${target.memberId}`, { lastName: "Renamed" });
+      expect(res.statusCode).toBe(predicted ? 200 : 403);
+    }
+    // The owner may grant every role.
+    const ownerMe = (await owner.client.get(`/api/v1/orgs/${orgId}/me`)).json();
+    expect(ownerMe.grantableRoles.map((r: { id: string }) => r.id)).toEqual(
+      expect.arrayContaining(["administrator", "operator", lead]),
+    );
   });
 });
 

@@ -80,6 +80,8 @@ describe("configuration", () => {
     [{ DATABASE_STATEMENT_TIMEOUT: "forever" }, "DATABASE_STATEMENT_TIMEOUT"],
     [{ NODE_ENV: "production", APP_URL: "https://x.example" }, "SMTP_URL"],
     [{ NODE_ENV: "production", SMTP_URL: "smtp://mail:587" }, "APP_URL"],
+    [{ NODE_ENV: "production", SMTP_URL: "smtp://mail:587", APP_URL: "https://x.example" }, "SECRET_KEY"],
+    [{ SECRET_KEY: "too short" }, "SECRET_KEY"],
   ])("refuses %o naming %s", (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(name);

@@ -2,14 +2,20 @@ import { and, count, eq, isNull } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   activity,
+  contacts,
   mailOutbox,
   memberRoles,
   memberships,
   organizations,
   sessions,
+  tags,
+  teamMembers,
+  teams,
   users,
 } from "../../src/server/db/schema/index.js";
 import { DEMO_ORG_NAME, DEMO_PASSWORD, type DemoSeedResult, seedDemo } from "../../src/server/demo/seed.js";
+import { DEMO_WHATSAPP_CUSTOMERS } from "../../src/server/demo/whatsapp.js";
+import { DEMO_CONTACTS } from "../../src/server/demo/workspace.js";
 import { hashPassword } from "../../src/server/modules/auth/passwords.js";
 import {
   OWNER_ONLY_PERMISSIONS,
@@ -102,7 +108,24 @@ describe("SEED_DEMO", () => {
       "org.created": 1,
       "member.invited": SYSTEM_ROLE_IDS.length,
       "member.joined": SYSTEM_ROLE_IDS.length,
+      "team.created": 2,
+      "tag.created": 4,
+      "list.created": 2,
+      "contact.bulk_created": 1,
+      "contact.bulk_add_tag": 3,
+      "contact.bulk_add_to_list": 2,
+      "channel.created": 1,
     });
+    // The workspace (issue 13): two teams, tags (one team-specific), lists, a few hundred contacts,
+    // and the WhatsApp demo's customers (issue 14).
+    const demoTeams = await db().select().from(teams).where(eq(teams.orgId, orgId));
+    expect(demoTeams.map((x) => x.name).sort()).toEqual(["Sales", "Support"]);
+    const demoTags = await db().select().from(tags).where(eq(tags.orgId, orgId));
+    expect(demoTags.filter((x) => x.teamId === demoTeams.find((x) => x.name === "Support")!.id)).toHaveLength(1);
+    expect(await db().select({ n: count() }).from(contacts).where(eq(contacts.orgId, orgId))).toEqual([
+      { n: DEMO_CONTACTS + DEMO_WHATSAPP_CUSTOMERS },
+    ]);
+    expect(await db().select({ n: count() }).from(teamMembers).where(eq(teamMembers.orgId, orgId))).toEqual([{ n: 4 }]);
     // No invitation mail for links accepted at once, and no session left open by the seed.
     expect(await db().select().from(mailOutbox)).toHaveLength(0);
     expect(await db().select().from(sessions).where(isNull(sessions.revokedAt))).toHaveLength(0);

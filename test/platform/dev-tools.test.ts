@@ -84,6 +84,7 @@ describe("audit finding 1: development tools answer only the machine they run on
       NODE_ENV: "production",
       APP_URL: "https://chorus.example.com",
       SMTP_URL: "smtp://mail.example.com:587",
+      SECRET_KEY: "0123456789abcdef0123456789abcdef-prod",
     };
     expect(loadConfig(production).devToolsPublic).toBe(false);
     expect(() => loadConfig({ ...production, DEV_TOOLS: "public" })).toThrow(ConfigError);

@@ -25,7 +25,21 @@ describe("health probes", () => {
       status: "ready",
       database: onPostgres ? "postgres" : "pglite",
       authorizationCache: "on",
-      jobs: { "activity.retention": idle, "mail.send": idle },
+      jobs: {
+        "activity.retention": idle,
+        "assignment.backlog": idle,
+        "automations.run": idle,
+        "broadcasts.send": idle,
+        "broadcasts.watchdog": idle,
+        "contacts.import": idle,
+        "events.prune": idle,
+        "conversations.wake_snoozed": idle,
+        "mail.send": idle,
+        "notifications.mail": idle,
+        "presence.auto_offline": idle,
+        "whatsapp.send": idle,
+        "whatsapp.webhook": idle,
+      },
     });
     expect(ready.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
   });

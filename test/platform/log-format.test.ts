@@ -15,7 +15,12 @@ function sink() {
 }
 
 describe("log format (LOG_FORMAT)", () => {
-  const production = { NODE_ENV: "production", APP_URL: "https://chorus.example", SMTP_URL: "smtp://mail.example:587" };
+  const production = {
+    NODE_ENV: "production",
+    APP_URL: "https://chorus.example",
+    SMTP_URL: "smtp://mail.example:587",
+    SECRET_KEY: "0123456789abcdef0123456789abcdef-prod",
+  };
 
   it("is JSON wherever a program reads the log, pretty only when chosen or at a development terminal", () => {
     expect(logFormatFor(loadConfig(production))).toBe("json");

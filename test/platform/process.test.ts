@@ -16,7 +16,8 @@ afterAll(async () => {
 
 async function startServer(dataDir: string, port: number): Promise<ServerProcess> {
   const p = ServerProcess.spawn(
-    baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "info", NODE_ENV: "development" }),
+    // debug: a request's `incoming request` line (at info, a request is logged once, when answered).
+    baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: dataDir, LOG_LEVEL: "debug", NODE_ENV: "development" }),
   );
   running.push(p);
   await p.ready();
@@ -47,7 +48,34 @@ const JOB_TYPES = {
     active: expect.any(Number),
     failed: 0,
   },
+  "assignment.backlog": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "automations.run": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "broadcasts.send": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "broadcasts.watchdog": {
+    queued: expect.any(Number),
+    deferred: expect.any(Number),
+    active: expect.any(Number),
+    failed: 0,
+  },
+  "contacts.import": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  // Recurring (every 10 minutes, every minute): a slot may be queued or running at that moment.
+  "events.prune": { queued: expect.any(Number), deferred: expect.any(Number), active: expect.any(Number), failed: 0 },
+  "conversations.wake_snoozed": {
+    queued: expect.any(Number),
+    deferred: expect.any(Number),
+    active: expect.any(Number),
+    failed: 0,
+  },
   "mail.send": { queued: expect.any(Number), deferred: expect.any(Number), active: expect.any(Number), failed: 0 },
+  "notifications.mail": {
+    queued: expect.any(Number),
+    deferred: expect.any(Number),
+    active: expect.any(Number),
+    failed: 0,
+  },
+  "presence.auto_offline": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "whatsapp.send": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "whatsapp.webhook": { queued: 0, deferred: 0, active: 0, failed: 0 },
 };
 
 describe("the real process (tsx src/server/main.ts)", () => {
@@ -156,7 +184,8 @@ describe("the compiled server (what npm start runs: node dist/node/src/server/ma
     dirs.push(dir);
     const port = await freePort();
     const p = ServerProcess.spawn(
-      baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(dir, "data"), LOG_LEVEL: "info" }),
+      // debug: each request's `incoming request` line.
+      baseEnv({ PORT: String(port), HOST: "127.0.0.1", DATA_DIR: path.join(dir, "data"), LOG_LEVEL: "debug" }),
       { compiled: true },
     );
     running.push(p);

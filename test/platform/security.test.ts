@@ -15,6 +15,7 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** A page's headers (helmet's set). */
 function expectSecurityHeaders(headers: Record<string, unknown>): void {
   expect(headers["content-security-policy"]).toBeTruthy();
   expect(headers["x-content-type-options"]).toBe("nosniff");
@@ -24,17 +25,26 @@ function expectSecurityHeaders(headers: Record<string, unknown>): void {
   expect(headers["cross-origin-resource-policy"]).toBe("same-origin");
 }
 
+/** A data answer's headers: nothing may render, run or frame it. */
+function expectApiSecurityHeaders(headers: Record<string, unknown>): void {
+  expect(headers["content-security-policy"]).toBe("default-src 'none'; frame-ancestors 'none'");
+  expect(headers["x-content-type-options"]).toBe("nosniff");
+  expect(headers["x-frame-options"]).toBe("DENY");
+  expect(headers["referrer-policy"]).toBe("no-referrer");
+  expect(headers["cross-origin-resource-policy"]).toBe("same-origin");
+  expect(headers["x-powered-by"]).toBeUndefined();
+}
+
 describe("security headers", () => {
   it("are on API answers, errors included", async () => {
     for (const url of ["/api/v1/permissions", "/api/v1/nope", "/healthz", "/api/openapi.json"]) {
       const res = await t.client().get(url);
-      expectSecurityHeaders(res.headers);
-      expect(res.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+      expectApiSecurityHeaders(res.headers);
       if (url.startsWith("/api/")) expect(res.headers["cache-control"]).toBe("no-store");
     }
     const bad = await t.client().post("/api/v1/auth/login", "{", { "content-type": "application/json" });
     expect(bad.statusCode).toBe(400);
-    expectSecurityHeaders(bad.headers);
+    expectApiSecurityHeaders(bad.headers);
   });
 
   it("are on the API reference (/docs) and the development mailbox pages", async () => {
@@ -68,6 +78,11 @@ describe("security headers", () => {
       }
       const api = await app.inject({ method: "GET", url: "/api/v1/nope" });
       expect(api.statusCode).toBe(404);
+      expectApiSecurityHeaders(api.headers);
+      // Over https the data answers carry HSTS too, as the pages do.
+      expect(api.headers["strict-transport-security"]).toBe(
+        (await app.inject({ method: "GET", url: "/" })).headers["strict-transport-security"],
+      );
       expect(api.headers["content-type"]).toContain("application/problem+json");
       expect(api.json().code).toBe("route_not_found");
     } finally {

@@ -53,8 +53,43 @@ interface Caller {
  */
 const REQUEST_OVERRIDES: Record<
   string,
-  { params?: Record<string, string>; query?: Record<string, string>; body?: unknown }
-> = {};
+  { params?: Record<string, string>; query?: Record<string, string>; body?: unknown; headers?: Record<string, string> }
+> = {
+  // An event stream never ends (app.inject would wait for ever): asking for JSON gets the plugin's
+  // 406 once the guard has let the caller through; test/realtime streams it over a socket.
+  "GET /api/v1/orgs/:orgId/events": { headers: { accept: "application/json" } },
+  "POST /api/v1/orgs/:orgId/notifications/read": { body: { all: true } },
+  // Either a selection or a filter, never both: the generator fills every optional field.
+  "POST /api/v1/orgs/:orgId/contacts/bulk": { body: { action: "delete", contactIds: [ZERO_UUID] } },
+  // The import's body is a CSV document, not JSON.
+  "POST /api/v1/orgs/:orgId/contacts/import": {
+    body: "phone,name\n+15550100001,Matrix\n",
+    headers: { "content-type": "text/csv" },
+  },
+  // Meta's ids are digits; a simulator channel needs no ids or secrets.
+  "POST /api/v1/orgs/:orgId/channels": {
+    body: { name: "Matrix", mode: "simulator", displayPhoneNumber: "+1 555 010 0000" },
+  },
+  "PATCH /api/v1/orgs/:orgId/channels/:channelId": { body: { name: "Matrix" } },
+  // A strict partial: the generator's every-optional-field body would be valid, one field is enough.
+  "PATCH /api/v1/orgs/:orgId/settings": { body: { defaultLanguage: "es" } },
+  // Template components are checked as Meta does (a body, examples per variable): a minimal valid one.
+  "POST /api/v1/orgs/:orgId/templates": {
+    body: {
+      channelId: ZERO_UUID,
+      name: "matrix",
+      language: "en_US",
+      category: "UTILITY",
+      components: [{ type: "BODY", text: "Matrix" }],
+    },
+  },
+  "PATCH /api/v1/orgs/:orgId/templates/:templateId": { body: { category: "UTILITY" } },
+  "POST /api/v1/orgs/:orgId/templates/:templateId/preview": { body: { variables: {} } },
+  "GET /api/v1/orgs/:orgId/templates": { query: {} },
+  // A period whose end is after its start.
+  "GET /api/v1/orgs/:orgId/analytics/chats": { query: { from: "2026-03-01", to: "2026-03-31" } },
+  "GET /api/v1/orgs/:orgId/analytics/chats/export": { query: { from: "2026-03-01", to: "2026-03-31" } },
+};
 
 type Outcome =
   | { kind: "pass" }
@@ -208,6 +243,7 @@ function validSample(zodSchema: unknown, what: string): unknown {
 interface BuiltRequest {
   url: string;
   body: unknown;
+  headers?: Record<string, string>;
 }
 
 function buildRequest(route: RegisteredRoute, orgId: string): BuiltRequest {
@@ -227,6 +263,7 @@ function buildRequest(route: RegisteredRoute, orgId: string): BuiltRequest {
   return {
     url: qs ? `${url}?${qs}` : url,
     body: body ?? (route.method === "GET" || route.method === "DELETE" ? undefined : {}),
+    ...(o.headers ? { headers: o.headers } : {}),
   };
 }
 
@@ -334,7 +371,12 @@ describe("route × caller matrix", () => {
           failures.push(`${key}: ${(err as Error).message}`);
           break;
         }
-        const res = await as(t, user).request(route.method, req.url, req.body as Record<string, unknown> | undefined);
+        const res = await as(t, user).request(
+          route.method,
+          req.url,
+          req.body as Record<string, unknown> | undefined,
+          req.headers,
+        );
         cells++;
         let body: { code?: string; missingPermission?: string } = {};
         try {

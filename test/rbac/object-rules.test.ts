@@ -34,7 +34,12 @@ describe("conversation rules", () => {
     expect(canReplyConversation(op, mine)).toBe(true);
     expect(canReplyConversation(op, theirs)).toBe(false);
     expect(canAssignConversation(op, unassigned, ME)).toBe(false);
-    expect(conversationVisibility(op)).toEqual({ kind: "assignedTo", memberId: ME });
+    expect(conversationVisibility(op)).toEqual({ kind: "assignedTo", memberId: ME, orUnassigned: false });
+    // operatorsSeeUnassigned on: the queue too, never somebody else's.
+    const seeQueue = { operatorsSeeUnassigned: true };
+    expect(canReadConversation(op, unassigned, seeQueue)).toBe(true);
+    expect(canReadConversation(op, theirs, seeQueue)).toBe(false);
+    expect(conversationVisibility(op, seeQueue)).toEqual({ kind: "assignedTo", memberId: ME, orUnassigned: true });
   });
 
   it("chats:read_all reads everything; replying still needs chats:reply", () => {
@@ -61,6 +66,13 @@ describe("conversation rules", () => {
         expect(canAssignConversation(m, c, null)).toBe(true);
       }
     }
+  });
+
+  it("reading all and replying without chats:assign: no reply in somebody else's conversation", () => {
+    const m = member([], ["chats:read_all", "chats:reply"]);
+    expect(canReplyConversation(m, theirs)).toBe(false);
+    expect(canReplyConversation(m, mine)).toBe(true);
+    expect(canReplyConversation(m, unassigned)).toBe(true);
   });
 
   it("without chats:assign, a member who sees all may only take an unassigned conversation for themselves", () => {

@@ -2,6 +2,8 @@
  * The web app's two catalogues: the same keys, no empty message, the same {{placeholders}}.
  * (The `Messages` type only checks that Spanish has at least the English keys with string values.)
  */
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { en } from "../../src/web/locales/en.js";
 import { es } from "../../src/web/locales/es.js";
@@ -47,5 +49,32 @@ describe("web locales", () => {
       .filter(([k, v]) => spanish.has(k) && placeholders(v).join() !== placeholders(spanish.get(k) ?? "").join())
       .map(([k]) => k);
     expect(differing).toEqual([]);
+  });
+});
+
+/** Every `.ts` file under a directory. */
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = path.join(dir, f);
+    return statSync(p).isDirectory() ? sources(p) : p.endsWith(".ts") ? [p] : [];
+  });
+}
+
+describe("server errors in the web app's languages", () => {
+  it("translates every problem code the server throws, in en and es (lib/problems.ts)", () => {
+    const root = path.resolve(import.meta.dirname, "../../src/server");
+    // Codes passed to the problem helpers and AppError: the first snake_case string literal of the call.
+    const call = /\b(?:new AppError|forbidden|badRequest|conflict|gone|notFound|unauthorized)\(([^;]{0,300})/g;
+    const codes = new Set<string>();
+    for (const file of sources(root)) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(call))
+        for (const lit of (m[1] ?? "").matchAll(/"([a-z][a-z0-9]*(?:_[a-z0-9]+)+)"/g)) codes.add(lit[1]!);
+    }
+    expect(codes.size).toBeGreaterThan(30);
+    const en_ = (en as unknown as { problems: Record<string, string> }).problems;
+    const es_ = (es as unknown as { problems: Record<string, string> }).problems;
+    const missing = [...codes].filter((c) => !en_[c] || !es_[c]).sort();
+    expect(missing).toEqual([]);
   });
 });

@@ -60,6 +60,8 @@ export class AuthzCache {
   readonly #cells = new Map<string, Cell>();
   readonly #sessions: LRUCache<string, Entry<CachedSession>>;
   readonly #members: LRUCache<string, Entry<LoadedMember | null>>;
+  /** Told of every invalidated scope (and `*` for a flush): open real-time streams re-check their member. */
+  readonly observers = new Set<(scope: string) => void>();
   /** Lookups answered from the cache and not (tests and the benchmark read them). */
   readonly stats = { hits: 0, misses: 0 };
 
@@ -147,6 +149,7 @@ export class AuthzCache {
     this.#changes++;
     const cell = this.#cells.get(scope);
     if (cell) cell.gen++;
+    for (const o of this.observers) o(scope);
   }
 
   /** Forget everything: the invalidation stream (re)started or was lost. */
@@ -156,6 +159,7 @@ export class AuthzCache {
     this.#sessions.clear();
     this.#members.clear();
     this.#cells.clear();
+    for (const o of this.observers) o(FLUSH_SCOPE);
   }
 
   get size(): { sessions: number; members: number; scopes: number } {

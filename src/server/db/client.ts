@@ -67,13 +67,15 @@ const definedOnly = <T extends object>(o: T): Partial<T> =>
 async function openPglite(dataDir: string | undefined): Promise<Database> {
   // Loaded on demand: PGlite's WebAssembly module costs ~45 MB of resident memory, which a
   // deployment on a PostgreSQL server should not pay.
-  const [{ PGlite }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
+  const [{ PGlite }, { pg_trgm }, { drizzle: drizzlePglite }, { migrate: migratePglite }] = await Promise.all([
     import("@electric-sql/pglite"),
+    // The trigram extension (message text search, migration 0011): a contrib module PGlite ships.
+    import("@electric-sql/pglite/contrib/pg_trgm"),
     import("drizzle-orm/pglite"),
     import("drizzle-orm/pglite/migrator"),
   ]);
   if (dataDir) mkdirSync(dataDir, { recursive: true });
-  const client = dataDir ? new PGlite(dataDir) : new PGlite();
+  const client = new PGlite({ ...(dataDir ? { dataDir } : {}), extensions: { pg_trgm } });
   await client.waitReady;
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   return {

@@ -13,6 +13,8 @@ import type { Locale, TemplateData, TemplateName } from "../modules/mail/templat
 import { loadMember } from "../modules/members/load-member.js";
 import { createOrg } from "../modules/orgs/service.js";
 import { roleIdsOfMember } from "../modules/roles/repo.js";
+import { seedWhatsAppDemo } from "./whatsapp.js";
+import { seedWorkspace } from "./workspace.js";
 
 /**
  * SEED_DEMO=1: a demo organization whose owner and one member per system role have
@@ -160,6 +162,10 @@ async function seedIn(ctx: AppContext): Promise<DemoSeedResult> {
     if (accepted.session) await revokeSession(ctx.db, accepted.userId, accepted.session.id);
     accounts.push(await describe(ctx.db, orgId, persona, !existing));
   }
+  const memberIds: Record<string, string | null> = {};
+  for (const persona of rolePersonas) memberIds[persona.key] = await memberIdByEmail(ctx.db, orgId, persona.email);
+  await seedWorkspace(ctx, ownerMember, ownerActor, memberIds);
+  await seedWhatsAppDemo(ctx, orgId, ownerActor);
   return { orgId, orgCreated, accounts };
 }
 

@@ -30,5 +30,10 @@ export function describeAccess(a: Access): string {
 declare module "fastify" {
   interface FastifyContextConfig {
     access?: Access;
+    /**
+     * The route never changes sessions, users, memberships or roles (e.g. Meta's webhooks), so its
+     * writes need no write barrier (the wait for every instance's authorization cache).
+     */
+    noAuthzChange?: boolean;
   }
 }

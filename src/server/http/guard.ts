@@ -1,7 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { passedTwoFactor, sessionCookieName, sessionTtlOf } from "../modules/auth/sessions.js";
-import { loadMember, memberActivityDue, touchMemberActivity } from "../modules/members/load-member.js";
-import { describeAccess } from "./access.js";
+import {
+  type LoadedMember,
+  loadMember,
+  memberActivityDue,
+  touchMemberActivity,
+} from "../modules/members/load-member.js";
+import { type Access, describeAccess } from "./access.js";
 import { type Caller, resolveCaller } from "./caller.js";
 import { forbidden, notFound, unauthorized } from "./problem.js";
 
@@ -9,6 +14,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Guard-internal: the membership `resolveCaller` read for the path's organization. */
     callerMembership: NonNullable<Caller["membership"]> | null;
+    /** Guard-internal: the route's access declaration, as onRequest read it. */
+    declaredAccess: Access | null;
     /** A state-changing request that got past the guard and validation to its handler. */
     reachedHandler: boolean;
   }
@@ -46,6 +53,7 @@ export function installGuard(app: FastifyInstance): void {
   app.decorateRequest("member", null);
   /** The membership read along with the session, judged in preHandler once the request is valid. */
   app.decorateRequest("callerMembership", null);
+  app.decorateRequest("declaredAccess", null);
 
   app.addHook("onRoute", (route) => {
     if (!isApiRoute(route.url)) return;
@@ -56,26 +64,52 @@ export function installGuard(app: FastifyInstance): void {
     }
   });
 
-  app.addHook("onRequest", async (request) => {
+  // Callback-style hooks with a synchronous path: a public route, or a caller the cache holds,
+  // costs no promise (issue 12); only a database read makes the hook wait.
+  app.addHook("onRequest", (request, _reply, done) => {
+    // `routeOptions` is a getter that builds an object: read once, kept for preHandler.
     const declared = request.routeOptions.config?.access;
-    if (!declared) return; // not an API route (404 handler, web app, docs)
+    if (!declared) return done(); // not an API route (404 handler, web app, docs)
+    request.declaredAccess = declared;
 
-    const found = sessionToken(request, cookieName);
-    if (found) {
-      // Route params are parsed before onRequest; validation comes later.
-      const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
-      // A cache hit answers synchronously: no promise to wait for on the hot path.
-      const resolved = resolveCaller(db, authz.cache, found.token, orgId, ttl);
-      const caller = resolved instanceof Promise ? await resolved : resolved;
-      if (caller) {
-        request.auth = {
-          user: caller.user,
-          session: { id: caller.sessionId, viaCookie: found.viaCookie, twoFactorVerified: caller.twoFactorVerified },
-        };
-        if (caller.membership) request.callerMembership = caller.membership;
+    let pending: Promise<void> | undefined;
+    try {
+      const found = sessionToken(request, cookieName);
+      if (found) {
+        // Route params are parsed before onRequest; validation comes later.
+        const orgId = declared.kind === "member" ? (request.params as { orgId?: string }).orgId : undefined;
+        // A cache hit answers synchronously: no promise to wait for on the hot path.
+        const resolved = resolveCaller(db, authz.cache, found.token, orgId, ttl);
+        if (resolved instanceof Promise) {
+          pending = resolved.then((caller) => {
+            signIn(request, caller, found.viaCookie);
+            judgeRequest(request, declared, found);
+          });
+        } else {
+          signIn(request, resolved, found.viaCookie);
+          judgeRequest(request, declared, found);
+        }
+      } else {
+        judgeRequest(request, declared, null);
       }
+    } catch (err) {
+      return done(err as Error);
     }
+    if (pending) pending.then(() => done(), done);
+    else done();
+  });
 
+  function signIn(request: FastifyRequest, caller: Caller | null, viaCookie: boolean): void {
+    if (!caller) return;
+    request.auth = {
+      user: caller.user,
+      session: { id: caller.sessionId, viaCookie, twoFactorVerified: caller.twoFactorVerified },
+    };
+    if (caller.membership) request.callerMembership = caller.membership;
+  }
+
+  /** CSRF and 401, once the caller is known. */
+  function judgeRequest(request: FastifyRequest, declared: Access, found: unknown): void {
     if (STATE_CHANGING.has(request.method)) {
       const origin = request.headers.origin ?? refererOrigin(request.headers.referer);
       // A browser request from another site is refused whatever it carries; a cookie-authenticated
@@ -95,26 +129,54 @@ export function installGuard(app: FastifyInstance): void {
         found ? "session_expired" : "unauthenticated",
       );
     }
+  }
+
+  app.addHook("preHandler", (request, _reply, done) => {
+    const declared = request.declaredAccess;
+    if (declared?.kind !== "member" || !request.auth) return done();
+    let pending: Promise<void> | undefined;
+    try {
+      const orgId = (request.params as { orgId?: string }).orgId;
+      if (!orgId) throw notFound("organization", "org_not_found");
+      const read = request.callerMembership;
+      // Only a route whose :orgId is not UUID-shaped yet valid (none today) needs a second query.
+      if (read?.orgId === orgId) pending = judgeMember(request, declared, orgId, read.member);
+      else {
+        const userId = request.auth.user.id;
+        pending = loadMember(db, orgId, userId).then((member) => judgeMember(request, declared, orgId, member));
+      }
+    } catch (err) {
+      return done(err as Error);
+    }
+    if (pending) pending.then(() => done(), done);
+    else done();
   });
 
-  app.addHook("preHandler", async (request) => {
-    const declared = request.routeOptions.config?.access;
-    if (declared?.kind !== "member" || !request.auth) return;
-    const orgId = (request.params as { orgId?: string }).orgId;
-    if (!orgId) throw notFound("organization", "org_not_found");
-    const read = request.callerMembership;
-    // Only a route whose :orgId is not UUID-shaped yet valid (none today) needs a second query.
-    const member = read?.orgId === orgId ? read.member : await loadMember(db, orgId, request.auth.user.id);
+  /** 404 for a non-member, 2FA policy, owner-only and permissions; a promise only when activity is written. */
+  function judgeMember(
+    request: FastifyRequest,
+    declared: Access & { kind: "member" },
+    orgId: string,
+    member: LoadedMember | null,
+  ): Promise<void> | undefined {
     // Not a member answers exactly like an organization that does not exist.
     if (!member) throw notFound("organization", "org_not_found");
     request.member = member;
     if (memberActivityDue(member)) {
-      authz.cache.memberActive(orgId, member.userId, await touchMemberActivity(db, member));
+      return touchMemberActivity(db, member).then((at) => {
+        authz.cache.memberActive(orgId, member.userId, at);
+        judgeAccess(request, declared, member);
+      });
     }
+    judgeAccess(request, declared, member);
+    return undefined;
+  }
+
+  function judgeAccess(request: FastifyRequest, declared: Access & { kind: "member" }, member: LoadedMember): void {
     // The session must have passed 2FA, not merely belong to a user who has it on somewhere.
     if (
       member.requireTwoFactor &&
-      !passedTwoFactor(request.auth) &&
+      !passedTwoFactor(request.auth!) &&
       !TWO_FACTOR_EXEMPT.has(`${request.method} ${request.routeOptions.url}`)
     ) {
       throw forbidden(
@@ -132,7 +194,7 @@ export function installGuard(app: FastifyInstance): void {
         throw forbidden("permission_denied", `You need the ${p} permission for this.`, { missingPermission: p });
       }
     }
-  });
+  }
 }
 
 /**
@@ -147,17 +209,20 @@ export function installWriteBarrier(app: FastifyInstance): void {
   app.decorateRequest("reachedHandler", false);
   // Registered after the guard's preHandler: when it runs, the guard has let the request through.
   app.addHook("preHandler", (request, _reply, done) => {
-    if (STATE_CHANGING.has(request.method)) request.reachedHandler = true;
+    if (STATE_CHANGING.has(request.method) && !request.routeOptions.config?.noAuthzChange)
+      request.reachedHandler = true;
     done();
   });
-  app.addHook("onSend", async (request) => {
-    if (!request.reachedHandler) return;
-    try {
-      await authz.bus.barrier();
-    } catch (err) {
-      // The change is committed and notified; only the wait for other instances failed.
-      log.warn({ err }, "authorization cache: write barrier failed");
-    }
+  app.addHook("onSend", (request, _reply, payload, done) => {
+    if (!request.reachedHandler) return done(null, payload);
+    authz.bus.barrier().then(
+      () => done(null, payload),
+      (err) => {
+        // The change is committed and notified; only the wait for other instances failed.
+        log.warn({ err }, "authorization cache: write barrier failed");
+        done(null, payload);
+      },
+    );
   });
 }
 

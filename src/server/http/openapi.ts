@@ -22,6 +22,33 @@ export const OPENAPI_TAGS = [
   },
   { name: "roles", description: "The permission catalogue and an organization's system and custom roles" },
   { name: "activity", description: "Activity log, its export, members' sign-in activity and the access review" },
+  {
+    name: "contacts",
+    description: "Contacts: search, create, edit, bulk actions, CSV import (background) and export (streamed)",
+  },
+  { name: "tags", description: "Tags for contacts (and conversations); a tag with a team is team-specific" },
+  { name: "lists", description: "Static contact lists and their members" },
+  { name: "teams", description: "Teams members work in (a member may be in several)" },
+  { name: "settings", description: "Workspace settings: timezone, business hours, inbox visibility, assignment" },
+  { name: "channels", description: "WhatsApp numbers: connect (Cloud API or simulator), edit, test, disconnect" },
+  {
+    name: "conversations",
+    description: "The shared inbox: conversations, thread, replies, notes, status, assignment and transfer",
+  },
+  { name: "presence", description: "Members' presence (online, busy, offline) and capacity for the assignment rules" },
+  { name: "analytics", description: "Chat analytics per member over a period" },
+  {
+    name: "templates",
+    description: "WhatsApp message templates: create (submitted to Meta), edit, delete, sync, preview",
+  },
+  { name: "events", description: "Real-time events of the workspace (Server-Sent Events), filtered by visibility" },
+  { name: "notifications", description: "The caller's in-app notifications (the bell) and marking them read" },
+  { name: "automations", description: "Automations: trigger, conditions and actions on inbound messages; runs log" },
+  {
+    name: "broadcasts",
+    description: "Broadcasts (campaigns): drafts, audience, send / schedule, pause, resume, cancel, recipients",
+  },
+  { name: "webhooks", description: "Meta's WhatsApp webhooks: verification and signed notifications" },
   { name: "health", description: "Liveness and readiness probes" },
   { name: "development", description: "Development mailbox (only when DEV_MAILBOX is on)" },
 ] as const;

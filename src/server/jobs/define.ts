@@ -36,8 +36,8 @@ export interface JobRun<T> {
   signal: AbortSignal;
 }
 
-/** Resolving is success; `false` says the run had nothing to do (drain() does not count it). */
-export type JobHandler<T> = (run: JobRun<T>) => Promise<boolean | void>;
+/** Resolving is success; resolving to `false` says the run had nothing to do (drain() does not count it). */
+export type JobHandler<T> = (run: JobRun<T>) => Promise<unknown>;
 
 export function toRun<T>(job: Job<T>, retryLimit: number): JobRun<T> {
   return {

@@ -11,6 +11,8 @@ export const roleIdsSchema = z.array(roleIdSchema).max(50);
 
 export const MEMBER_SORTS = ["name", "joined", "lastActive"] as const;
 export const MEMBER_STATUSES = ["active", "inactive"] as const;
+/** Members by whether their account has two-factor authentication on. */
+export const TWO_FACTOR_FILTERS = ["on", "off"] as const;
 /** A member not seen for this many days counts as inactive (the access review uses the same default). */
 export const INACTIVE_AFTER_DAYS = 90;
 
@@ -23,7 +25,9 @@ export const listMembersQuery = z.object({
     .refine((s) => !hasNul(s), "The search contains a character that is not allowed.")
     .optional(),
   roleId: roleIdSchema.optional(),
+  teamId: z.uuid({ message: "Expected a UUID." }).optional(),
   status: z.enum(MEMBER_STATUSES).optional(),
+  twoFactor: z.enum(TWO_FACTOR_FILTERS).optional(),
   sort: z.enum(MEMBER_SORTS).default("name"),
   limit: z.coerce.number().int().min(1).max(100).default(25),
   cursor: z.string().max(500).optional(),

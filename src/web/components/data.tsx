@@ -18,34 +18,63 @@ export function QueryView<T>({ query, children }: { query: QueryLike<T>; childre
   return <>{children(query.data as T)}</>;
 }
 
-type Breakpoint = "sm" | "md" | "lg" | "xl";
+type Breakpoint = "sm" | "md" | "lg" | "xl" | "2xl";
+/**
+ * A column shown in the table only from a width up. On a phone (below `sm`) the table is a list of
+ * cards, and every column is in its card again (the cell's `max-sm:flex` wins): nothing is lost.
+ */
 const HIDDEN_BELOW: Record<Breakpoint, string> = {
   sm: "hidden sm:table-cell",
   md: "hidden md:table-cell",
   lg: "hidden lg:table-cell",
   xl: "hidden xl:table-cell",
+  "2xl": "hidden 2xl:table-cell",
 };
-/** Classes of a cell shown only from a width up (phones get fewer columns). */
+/** Classes of a cell shown only from a width up (narrow tables get fewer columns). */
 export function shownFrom(bp: Breakpoint | undefined): string | undefined {
   return bp ? HIDDEN_BELOW[bp] : undefined;
 }
 
-export interface Column {
+export interface Column<T> {
   key: string;
-  label: ReactNode;
-  /** Hidden on narrower screens. */
+  /** The header; on a phone, the label in front of the value in each card. */
+  label: string;
+  cell: (row: T) => ReactNode;
+  /** Hidden in the table below this width (still shown in the phone's cards). */
   from?: Breakpoint;
-  /** Only for screen readers (an actions column). */
-  srOnly?: boolean;
-  align?: "right";
+  /** The row's menu or buttons: header only for screen readers; the card's top-right corner. */
+  actions?: boolean;
+  /** Classes of the cell (text colour, width). */
+  className?: string;
 }
 
-/** A table that bleeds to a Card's edges and scrolls sideways when it must; rows go in `children`. */
-export function DataTable({ columns, label, children }: { columns: Column[]; label?: string; children: ReactNode }) {
+/**
+ * The one way to show rows of records (issue 18): a table from `sm` up, a list of cards on a phone.
+ * The first column is the card's heading, the `actions` column sits in its top-right corner, every
+ * other column is a labelled line. The table scrolls sideways inside its own box when it must (the
+ * box is `relative`, so nothing in it, the screen-reader-only header included, can widen the page);
+ * no page scrolls sideways at 390 px. Rows are data: `rowProps` adds test ids, classes and such.
+ */
+export function DataTable<T>({
+  columns,
+  rows,
+  rowKey,
+  rowProps,
+  label,
+  dense = false,
+}: {
+  columns: Column<T>[];
+  rows: readonly T[];
+  rowKey: (row: T) => string;
+  rowProps?: (row: T) => Record<string, unknown> & { className?: string | undefined };
+  label?: string;
+  dense?: boolean;
+}) {
+  const py = dense ? "py-2" : "py-3";
   return (
-    <div className="-mx-4 overflow-x-auto sm:-mx-5">
-      <table className="w-full text-left text-sm" aria-label={label}>
-        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-500">
+    <div className="relative -mx-4 overflow-x-auto sm:-mx-5" data-table>
+      <table className="w-full text-left text-sm max-sm:block" aria-label={label}>
+        <thead className="bg-slate-50 text-xs uppercase tracking-wide text-slate-600 max-sm:hidden">
           <tr>
             {columns.map((c, i) => (
               <th
@@ -55,15 +84,51 @@ export function DataTable({ columns, label, children }: { columns: Column[]; lab
                   i === 0 ? "px-4 py-2 sm:px-5" : "px-3 py-2",
                   "font-medium",
                   shownFrom(c.from),
-                  c.align === "right" && "text-right",
+                  c.actions && "text-right",
                 )}
               >
-                {c.srOnly ? <span className="sr-only">{c.label}</span> : c.label}
+                {c.actions ? <span className="sr-only">{c.label}</span> : c.label}
               </th>
             ))}
           </tr>
         </thead>
-        <tbody className="divide-y divide-slate-100">{children}</tbody>
+        <tbody className="divide-y divide-slate-100 max-sm:block">
+          {rows.map((row) => {
+            const { className, ...props } = rowProps?.(row) ?? {};
+            return (
+              <tr
+                key={rowKey(row)}
+                {...props}
+                className={cx(
+                  "max-sm:grid max-sm:grid-cols-[minmax(0,1fr)_auto] max-sm:gap-x-3 max-sm:gap-y-1.5 max-sm:px-4 max-sm:py-3",
+                  className,
+                )}
+              >
+                {columns.map((c, i) => (
+                  <td
+                    key={c.key}
+                    className={cx(
+                      i === 0 ? `px-4 ${py} sm:px-5` : `px-3 ${py}`,
+                      "max-sm:min-w-0 max-sm:p-0",
+                      i === 0
+                        ? "max-sm:col-start-1 max-sm:row-start-1"
+                        : c.actions
+                          ? "text-right max-sm:col-start-2 max-sm:row-start-1 max-sm:self-start"
+                          : "max-sm:col-span-2 max-sm:flex max-sm:flex-wrap max-sm:items-center max-sm:gap-x-2 max-sm:gap-y-1",
+                      shownFrom(c.from),
+                      c.className,
+                    )}
+                  >
+                    {i > 0 && !c.actions ? (
+                      <span className="text-xs font-medium text-slate-600 sm:hidden">{c.label}:</span>
+                    ) : null}
+                    {c.cell(row)}
+                  </td>
+                ))}
+              </tr>
+            );
+          })}
+        </tbody>
       </table>
     </div>
   );
@@ -89,6 +154,33 @@ export function LoadMore({
       </Button>
     </div>
   );
+}
+
+/**
+ * A list's filters kept in the address (`?q=…&role=…`): a reload or a shared link shows the same
+ * list. Empty values leave the address; other parameters (a tab) are kept. Replaces history entries.
+ */
+export function useUrlFilters<K extends string>(
+  defaults: Record<K, string>,
+): [Record<K, string>, (k: K, v: string) => void] {
+  const [params, setParams] = useSearchParams();
+  const values = Object.fromEntries(
+    (Object.keys(defaults) as K[]).map((k) => [k, params.get(k) ?? defaults[k]]),
+  ) as Record<K, string>;
+  // Built from the address itself, not the hook's `prev`: that is the search of the last render,
+  // so a filter changed right after the debounced search wrote `q` (before React re-rendered)
+  // dropped `q` again.
+  const set = (k: K, v: string) =>
+    setParams(
+      () => {
+        const next = new URLSearchParams(window.location.search);
+        if (v === "" || v === defaults[k]) next.delete(k);
+        else next.set(k, v);
+        return next;
+      },
+      { replace: true },
+    );
+  return [values, set];
 }
 
 /** The current tab, kept in the address (`?tab=`) so a reload or a shared link opens it again. */

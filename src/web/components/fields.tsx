@@ -6,6 +6,7 @@ import {
   type SelectHTMLAttributes,
   type TextareaHTMLAttributes,
   useId,
+  useState,
 } from "react";
 import { useTranslation } from "react-i18next";
 import { cx } from "./ui.js";
@@ -41,7 +42,7 @@ function useControl(id: string | undefined, error: string | undefined, help: Rea
 export function FieldError({ id, error }: { id?: string; error: string | undefined }) {
   if (!error) return null;
   return (
-    <p id={id} className="mt-1 text-sm text-red-600" role="alert">
+    <p id={id} className="mt-1 text-sm text-red-700" role="alert" data-field-error>
       {error}
     </p>
   );
@@ -73,10 +74,15 @@ function FieldFrame({
   );
 }
 
-export type TextFieldProps = FieldProps & InputHTMLAttributes<HTMLInputElement> & { ref?: Ref<HTMLInputElement> };
+export type TextFieldProps = FieldProps &
+  InputHTMLAttributes<HTMLInputElement> & {
+    ref?: Ref<HTMLInputElement>;
+    /** A control inside the input's right end (the password's Show button). */
+    trailing?: ReactNode;
+  };
 
 /** A labelled input. Read-only ones look it: grey, no shadow, a lock, and `aria-readonly`. */
-export function TextField({ label, error, help, className, id, ref, readOnly, ...props }: TextFieldProps) {
+export function TextField({ label, error, help, className, id, ref, readOnly, trailing, ...props }: TextFieldProps) {
   const c = useControl(id, error, help);
   const input = (
     <input
@@ -84,10 +90,19 @@ export function TextField({ label, error, help, className, id, ref, readOnly, ..
       {...c.aria}
       readOnly={readOnly}
       aria-readonly={readOnly || undefined}
-      className={cx(controlClass, readOnly ? readOnlyClass : editableClass, c.border)}
+      className={cx(controlClass, readOnly ? readOnlyClass : editableClass, c.border, trailing ? "pr-16" : undefined)}
       {...props}
     />
   );
+  if (trailing && !readOnly)
+    return (
+      <FieldFrame fid={c.fid} label={label} error={error} help={help} className={className}>
+        <div className="relative">
+          {input}
+          <div className="absolute inset-y-0 right-1 flex items-center">{trailing}</div>
+        </div>
+      </FieldFrame>
+    );
   return (
     <FieldFrame fid={c.fid} label={label} error={error} help={help} className={className}>
       {readOnly ? (
@@ -154,11 +169,23 @@ const PASSWORD_AUTOCOMPLETE: Record<PasswordKind, string> = {
 /** A password input: the browser's autocomplete hint per kind, and the strength rule under a new one. */
 export function PasswordField({ kind, ...props }: Omit<TextFieldProps, "type"> & { kind: PasswordKind }) {
   const { t } = useTranslation();
+  const [shown, setShown] = useState(false);
   return (
     <TextField
-      type="password"
+      type={shown ? "text" : "password"}
       autoComplete={PASSWORD_AUTOCOMPLETE[kind]}
       help={kind === "new" ? t("auth.passwordHint") : undefined}
+      trailing={
+        // Visible text, no aria-label: the field's label stays the only "password" label on the page.
+        <button
+          type="button"
+          aria-pressed={shown}
+          onClick={() => setShown((s) => !s)}
+          className="rounded-md px-2 py-1 text-xs font-medium text-slate-700 hover:bg-slate-100 focus-visible:outline-2 focus-visible:outline-emerald-600"
+        >
+          {shown ? t("auth.hidePassword") : t("auth.showPassword")}
+        </button>
+      }
       {...props}
     />
   );

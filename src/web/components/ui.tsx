@@ -1,9 +1,9 @@
 import * as AlertDialog from "@radix-ui/react-alert-dialog";
 import * as Dialog from "@radix-ui/react-dialog";
-import { type ButtonHTMLAttributes, type ReactNode, useEffect, useState, useSyncExternalStore } from "react";
+import { type ButtonHTMLAttributes, type ReactNode, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, type LinkProps } from "react-router";
-import { ApiError } from "../lib/api.js";
+import { describeError } from "../lib/problems.js";
 
 export function cx(...parts: (string | false | null | undefined)[]): string {
   return parts.filter(Boolean).join(" ");
@@ -11,9 +11,10 @@ export function cx(...parts: (string | false | null | undefined)[]): string {
 
 type Variant = "primary" | "secondary" | "danger" | "ghost";
 const VARIANTS: Record<Variant, string> = {
-  primary: "bg-emerald-600 text-white hover:bg-emerald-700 disabled:bg-emerald-600/60 shadow-sm",
+  // emerald-700 under white text: 5.5:1 (emerald-600 was 3.8:1, under WCAG's 4.5:1).
+  primary: "bg-emerald-700 text-white hover:bg-emerald-800 disabled:bg-emerald-700/60 shadow-sm",
   secondary: "bg-white text-slate-800 border border-slate-300 hover:bg-slate-50 disabled:opacity-60 shadow-sm",
-  danger: "bg-red-600 text-white hover:bg-red-700 disabled:bg-red-600/60 shadow-sm",
+  danger: "bg-red-700 text-white hover:bg-red-800 disabled:bg-red-700/60 shadow-sm",
   ghost: "text-slate-700 hover:bg-slate-100 disabled:opacity-60",
 };
 
@@ -120,9 +121,9 @@ export function Spinner({ label }: { label?: string }) {
   );
 }
 
-export function errorMessage(err: unknown, t: (k: string) => string): string {
-  if (err instanceof ApiError) return err.status === 0 ? t("common.networkError") : err.message;
-  return err instanceof Error ? err.message : String(err);
+/** An error in the reader's language: by the problem's `code` (lib/problems.ts), never the raw code. */
+export function errorMessage(err: unknown, _t?: (k: string) => string): string {
+  return describeError(err);
 }
 
 export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () => void }) {
@@ -173,7 +174,10 @@ export function Card({
   children,
   actions,
   className,
+  titleLevel = 2,
 }: {
+  /** 1 when the card is the page (its title is the page's heading). */
+  titleLevel?: 1 | 2;
   title?: ReactNode;
   description?: ReactNode;
   children: ReactNode;
@@ -185,7 +189,11 @@ export function Card({
       {title ? (
         <header className="flex flex-wrap items-start justify-between gap-3 border-b border-slate-100 px-4 py-3 sm:px-5">
           <div>
-            <h2 className="text-base font-semibold text-slate-900">{title}</h2>
+            {titleLevel === 1 ? (
+              <h1 className="text-lg font-semibold text-slate-900">{title}</h1>
+            ) : (
+              <h2 className="text-base font-semibold text-slate-900">{title}</h2>
+            )}
             {description ? <p className="mt-0.5 text-sm text-slate-500">{description}</p> : null}
           </div>
           {actions}
@@ -308,7 +316,50 @@ export function CenteredMessage({
   );
 }
 
-/** A modal dialog: focus moves in, is trapped, Escape closes, focus returns to the trigger. */
+// ---- dialog focus: in to the first field on open, back to what opened it on close ----
+/** The last control focused outside dialogs and menus: what a dialog opened now was opened from. */
+let lastOpener: HTMLElement | null = null;
+if (typeof document !== "undefined") {
+  document.addEventListener(
+    "focusin",
+    (e) => {
+      const el = e.target as HTMLElement;
+      if (!el.closest?.('[role="dialog"], [role="alertdialog"], [role="menu"]')) lastOpener = el;
+    },
+    true,
+  );
+}
+/** Focus handlers for a Radix dialog's content (Modal, Confirm; reuse them for any new dialog). */
+export function useDialogFocus() {
+  const opener = useRef<HTMLElement | null>(null);
+  return {
+    /** For dialogs that keep Radix's own first focus (a confirmation's Cancel). */
+    record: () => {
+      opener.current = lastOpener;
+    },
+    onOpenAutoFocus: (e: Event) => {
+      opener.current = lastOpener;
+      const content = e.currentTarget as HTMLElement;
+      const field = content.querySelector<HTMLElement>(
+        "input:not([disabled]):not([readonly]):not([type=hidden]), select:not([disabled]), textarea:not([disabled])",
+      );
+      if (field) {
+        e.preventDefault();
+        field.focus();
+      }
+    },
+    onCloseAutoFocus: (e: Event) => {
+      const target = opener.current;
+      // A menu item that opened it is gone: its menu's trigger was focused last outside the menu.
+      if (target?.isConnected) {
+        e.preventDefault();
+        target.focus();
+      }
+    },
+  };
+}
+
+/** A modal dialog: focus moves to its first field, is trapped, Escape closes, focus returns to the opener. */
 export function Modal({
   open,
   onOpenChange,
@@ -327,6 +378,7 @@ export function Modal({
   wide?: boolean;
 }) {
   const { t } = useTranslation();
+  const focus = useDialogFocus();
   return (
     <Dialog.Root open={open} onOpenChange={onOpenChange}>
       <Dialog.Portal>
@@ -342,6 +394,8 @@ export function Modal({
                 ),
           )}
           {...(description ? {} : { "aria-describedby": undefined })}
+          onOpenAutoFocus={focus.onOpenAutoFocus}
+          onCloseAutoFocus={focus.onCloseAutoFocus}
         >
           <div className="flex items-start justify-between gap-4 border-b border-slate-100 px-5 py-4">
             <div>
@@ -390,11 +444,16 @@ export function Confirm({
   danger?: boolean;
 }) {
   const { t } = useTranslation();
+  const focus = useDialogFocus();
   return (
     <AlertDialog.Root open={open} onOpenChange={onOpenChange}>
       <AlertDialog.Portal>
         <AlertDialog.Overlay className="fixed inset-0 z-40 bg-slate-900/40" />
-        <AlertDialog.Content className="fixed left-1/2 top-1/2 z-50 w-[calc(100vw-1.5rem)] max-w-md -translate-x-1/2 -translate-y-1/2 rounded-2xl bg-white p-5 shadow-xl focus:outline-none">
+        <AlertDialog.Content
+          onOpenAutoFocus={focus.record}
+          onCloseAutoFocus={focus.onCloseAutoFocus}
+          className="fixed left-1/2 top-1/2 z-50 w-[calc(100vw-1.5rem)] max-w-md -translate-x-1/2 -translate-y-1/2 rounded-2xl bg-white p-5 shadow-xl focus:outline-none"
+        >
           <AlertDialog.Title className="text-lg font-semibold text-slate-900">{title}</AlertDialog.Title>
           <AlertDialog.Description className="mt-2 text-sm text-slate-600">{body}</AlertDialog.Description>
           {children ? <div className="mt-4">{children}</div> : null}
@@ -436,17 +495,21 @@ const toastListeners = new Set<() => void>();
 function emitToasts() {
   for (const l of toastListeners) l();
 }
+function dismissToast(id: number): void {
+  toasts = toasts.filter((x) => x.id !== id);
+  emitToasts();
+}
+
+/** A short message at the top of the screen (never over a dialog's buttons); errors stay longer. */
 export function toast(text: string, tone: Toast["tone"] = "success"): void {
   const id = nextToast++;
-  toasts = [...toasts, { id, text, tone }];
+  toasts = [...toasts, { id, text, tone }].slice(-3); // at most three: the oldest goes
   emitToasts();
-  setTimeout(() => {
-    toasts = toasts.filter((x) => x.id !== id);
-    emitToasts();
-  }, 5000);
+  setTimeout(() => dismissToast(id), tone === "error" ? 8000 : 5000);
 }
 
 export function Toaster() {
+  const { t } = useTranslation();
   const list = useSyncExternalStore(
     (cb) => {
       toastListeners.add(cb);
@@ -458,17 +521,28 @@ export function Toaster() {
     <div
       aria-live="polite"
       data-toaster=""
-      className="pointer-events-none fixed bottom-4 left-1/2 z-[60] flex w-[calc(100vw-2rem)] max-w-sm -translate-x-1/2 flex-col gap-2"
+      className="pointer-events-none fixed top-3 left-1/2 z-[60] flex w-[calc(100vw-2rem)] max-w-sm -translate-x-1/2 flex-col gap-2 sm:top-16 sm:right-4 sm:left-auto sm:translate-x-0"
     >
       {list.map((x) => (
         <div
           key={x.id}
+          role={x.tone === "error" ? "alert" : "status"}
           className={cx(
-            "pointer-events-auto rounded-lg px-4 py-3 text-sm shadow-lg",
-            x.tone === "success" ? "bg-slate-900 text-white" : "bg-red-600 text-white",
+            "pointer-events-auto flex items-start gap-3 rounded-lg py-3 pr-2 pl-4 text-sm shadow-lg",
+            x.tone === "success" ? "bg-slate-900 text-white" : "bg-red-700 text-white",
           )}
         >
-          {x.text}
+          <span className="min-w-0 flex-1">{x.text}</span>
+          <button
+            type="button"
+            onClick={() => dismissToast(x.id)}
+            aria-label={t("common.dismiss")}
+            className="-my-1 shrink-0 rounded p-1 text-white/80 hover:bg-white/10 hover:text-white focus-visible:outline-2 focus-visible:outline-white"
+          >
+            <svg viewBox="0 0 20 20" className="size-4" aria-hidden="true">
+              <path d="M5 5l10 10M15 5L5 15" stroke="currentColor" strokeWidth="2" />
+            </svg>
+          </button>
         </div>
       ))}
     </div>

@@ -90,6 +90,28 @@ export async function api<T = unknown>(
   return data as T;
 }
 
+/**
+ * Every item of a cursor-paginated list, pages of 100 followed to the end (at most `maxPages`):
+ * for pickers, which must offer the 101st tag or list too.
+ */
+export async function allPages<T>(
+  path: string,
+  query: Record<string, string | number | undefined> = {},
+  maxPages = 50,
+): Promise<T[]> {
+  const all: T[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await api<{ items: T[]; nextCursor: string | null }>(path, {
+      query: { ...query, limit: 100, cursor },
+    });
+    all.push(...itemsOf<T>(page));
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return all;
+}
+
 /** Lists come as `{items, nextCursor}`; tolerate a bare array too. */
 export function itemsOf<T>(data: unknown): T[] {
   if (Array.isArray(data)) return data as T[];

@@ -63,3 +63,23 @@ export function relativeTime(value: string | null | undefined): string {
 }
 
 export default i18n;
+
+const CHOSEN_KEY = "chorus.languageChosen";
+/** A language picked before signing in: kept, and saved to the account once signed in (lib/session.ts). */
+export function rememberLanguageChoice(lng: string): void {
+  try {
+    sessionStorage.setItem(CHOSEN_KEY, lng);
+  } catch {
+    /* private mode */
+  }
+}
+/** The language picked before signing in, once (it is then the account's). */
+export function takeLanguageChoice(): Language | null {
+  try {
+    const v = sessionStorage.getItem(CHOSEN_KEY);
+    sessionStorage.removeItem(CHOSEN_KEY);
+    return v === "en" || v === "es" ? v : null;
+  } catch {
+    return null;
+  }
+}

@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useSyncExternalStore } from "react";
 import { type Permission, SYSTEM_ROLES } from "../../shared/permissions.js";
 import { ApiError, api, itemsOf, onApiError } from "./api.js";
-import i18n, { setLanguage } from "./i18n.js";
+import i18n, { setLanguage, takeLanguageChoice } from "./i18n.js";
 import type { Org, OrgMe, Role, User } from "./types.js";
 
 export const qk = {
@@ -19,18 +19,51 @@ export const qk = {
 export function useMe() {
   return useQuery({
     queryKey: qk.me,
+    // GET /auth/session answers `{user: null}` when signed out: a signed-out page makes no request
+    // that fails (GET /me answered 401, which the browser logs as a console error on every such page).
     queryFn: async () => {
-      try {
-        const me = await api<User>("/me");
-        if (me?.language) setLanguage(me.language);
-        return me;
-      } catch (e) {
-        if (e instanceof ApiError && e.status === 401) return null;
-        throw e;
-      }
+      const { user } = await api<{ user: User | null }>("/auth/session");
+      rememberSignedIn(user !== null);
+      return user ? adoptLanguage(user) : null;
     },
     staleTime: 30_000,
   });
+}
+
+const SIGNED_IN_KEY = "chorus.signedIn";
+
+/** What the last session answer said, kept so that a signed-out start asks nothing that answers 401. */
+function rememberSignedIn(yes: boolean): void {
+  try {
+    if (yes) localStorage.setItem(SIGNED_IN_KEY, "1");
+    else localStorage.removeItem(SIGNED_IN_KEY);
+  } catch {
+    // storage disabled: the hint is only an optimisation
+  }
+}
+
+/** Whether this browser was signed in at its last look (a hint: the session answer decides). */
+export function probablySignedIn(): boolean {
+  try {
+    return globalThis.localStorage?.getItem(SIGNED_IN_KEY) === "1";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The interface language once signed in: the account's, unless one was picked on the signed-out
+ * pages just before (that choice wins and is saved to the account, not reverted).
+ */
+export function adoptLanguage<U extends { language?: string | null }>(user: U): U {
+  const chosen = takeLanguageChoice();
+  if (chosen && chosen !== user.language) {
+    setLanguage(chosen);
+    void api("/me", { method: "PATCH", body: { language: chosen } }).catch(() => undefined);
+    return { ...user, language: chosen };
+  }
+  if (user.language) setLanguage(user.language);
+  return user;
 }
 
 export function useOrgs(enabled = true) {
@@ -45,15 +78,19 @@ export function useOrg(orgId: string) {
   return useQuery({ queryKey: qk.org(orgId), queryFn: () => api<Org>(`/orgs/${orgId}`) });
 }
 
-/** Own membership and effective permissions: re-read on every navigation (see OrgLayout). */
-export function useOrgMe(orgId: string, enabled = true) {
-  return useQuery({
+/** The query of one's membership of an organization (also prefetched at start, see App.tsx). */
+export function orgMeQuery(orgId: string) {
+  return {
     queryKey: qk.orgMe(orgId),
-    enabled: enabled && orgId !== "",
     queryFn: () => api<OrgMe>(`/orgs/${orgId}/me`),
     staleTime: 0,
-    retry: (n, e) => !(e instanceof ApiError && e.status < 500) && n < 2,
-  });
+    retry: (n: number, e: Error) => !(e instanceof ApiError && e.status < 500) && n < 2,
+  };
+}
+
+/** Own membership and effective permissions: re-read on every navigation (see OrgLayout). */
+export function useOrgMe(orgId: string, enabled = true) {
+  return useQuery({ ...orgMeQuery(orgId), enabled: enabled && orgId !== "" });
 }
 
 export function permissionsOf(me: OrgMe | undefined): (p: Permission) => boolean {
@@ -119,3 +156,5 @@ export function useSignOut() {
 }
 
 export const LAST_ORG_KEY = "chorus.lastOrg";
+/** The name of that organization, to tell someone removed from it which one they lost. */
+export const LAST_ORG_NAME_KEY = "chorus.lastOrgName";

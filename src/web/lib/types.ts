@@ -38,6 +38,8 @@ export interface OrgMe {
   isOwner: boolean;
   roles?: RoleRef[];
   roleIds?: string[];
+  /** Roles the caller may grant: every permission of each is one they hold (the server's rule). */
+  grantableRoles?: (RoleRef & { isSystem?: boolean })[];
   permissions: string[];
   organization?: Org;
   twoFactorRequired?: boolean;

@@ -161,11 +161,11 @@ export function InvitePage() {
       <div className="space-y-5" data-testid="invite-pending">
         <dl className="space-y-3 rounded-xl bg-slate-50 p-4 text-sm">
           <div>
-            <dt className="text-slate-500">{t("invite.invitedEmail")}</dt>
+            <dt className="text-slate-600">{t("invite.invitedEmail")}</dt>
             <dd className="font-medium text-slate-900">{p.email}</dd>
           </div>
           <div>
-            <dt className="text-slate-500">{t("invite.roles")}</dt>
+            <dt className="text-slate-600">{t("invite.roles")}</dt>
             <dd className="mt-1 flex flex-wrap gap-1">
               {p.roles?.length ? (
                 p.roles.map((r) => (
@@ -178,10 +178,10 @@ export function InvitePage() {
               )}
             </dd>
           </div>
-          {p.expiresAt ? (
-            <p className="text-xs text-slate-500">{t("invite.expires", { date: formatDate(p.expiresAt) })}</p>
-          ) : null}
         </dl>
+        {p.expiresAt ? (
+          <p className="-mt-3 px-4 text-xs text-slate-600">{t("invite.expires", { date: formatDate(p.expiresAt) })}</p>
+        ) : null}
 
         {user && sameEmail ? (
           <div className="space-y-3">

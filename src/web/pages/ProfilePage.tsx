@@ -1,6 +1,6 @@
 import * as Tabs from "@radix-ui/react-tabs";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { NOTIFICATION_KINDS } from "../../shared/notifications.js";
@@ -11,6 +11,7 @@ import { Checkbox, CodeField, NameFields, PasswordField, SelectField, TextField 
 import {
   Avatar,
   Button,
+  buttonClass,
   Card,
   Chip,
   ErrorState,
@@ -24,6 +25,7 @@ import {
 import { api, itemsOf } from "../lib/api.js";
 import { useFieldErrors, useFormFields, validate } from "../lib/forms.js";
 import { formatDate, LANGUAGES, setLanguage } from "../lib/i18n.js";
+import { describeError, describeUserAgent } from "../lib/problems.js";
 import { qk, useMe } from "../lib/session.js";
 import type { LoginAttempt, Session, User } from "../lib/types.js";
 import { LoginAttemptsTable } from "./settings/ActivityPage.js";
@@ -218,6 +220,11 @@ interface TotpSetup {
 
 function RecoveryCodes({ codes }: { codes: string[] }) {
   const { t } = useTranslation();
+  // A text file of the codes, made in the browser (the codes are never sent anywhere again).
+  const download = useMemo(
+    () => `data:text/plain;charset=utf-8,${encodeURIComponent(`${codes.join("\n")}\n`)}`,
+    [codes],
+  );
   return (
     <div className="rounded-xl border border-amber-200 bg-amber-50 p-4" data-testid="recovery-codes">
       <h3 className="text-sm font-semibold text-amber-900">{t("profile.recoveryTitle")}</h3>
@@ -229,14 +236,18 @@ function RecoveryCodes({ codes }: { codes: string[] }) {
           </li>
         ))}
       </ul>
-      <Button
-        variant="secondary"
-        size="sm"
-        className="mt-3"
-        onClick={() => void navigator.clipboard?.writeText(codes.join("\n")).then(() => toast(t("common.copied")))}
-      >
-        {t("common.copy")}
-      </Button>
+      <div className="mt-3 flex flex-wrap gap-2">
+        <Button
+          variant="secondary"
+          size="sm"
+          onClick={() => void navigator.clipboard?.writeText(codes.join("\n")).then(() => toast(t("common.copied")))}
+        >
+          {t("common.copy")}
+        </Button>
+        <a href={download} download="chorus-recovery-codes.txt" className={buttonClass("secondary", "sm")}>
+          {t("profile.downloadCodes")}
+        </a>
+      </div>
     </div>
   );
 }
@@ -328,6 +339,7 @@ function TwoFactorCard({ user }: { user: User }) {
             </div>
             {regenerating ? (
               <form
+                {...fe.formProps}
                 noValidate
                 className="grid gap-3 rounded-xl border border-slate-200 p-4 sm:max-w-md"
                 onSubmit={(e) => {
@@ -353,6 +365,7 @@ function TwoFactorCard({ user }: { user: User }) {
             ) : null}
             {disabling ? (
               <form
+                {...fe.formProps}
                 noValidate
                 className="grid gap-3 rounded-xl border border-slate-200 p-4 sm:max-w-md"
                 onSubmit={(e) => {
@@ -403,6 +416,7 @@ function TwoFactorCard({ user }: { user: User }) {
               ) : null}
             </div>
             <form
+              {...fe.formProps}
               noValidate
               className="space-y-3"
               onSubmit={(e) => {
@@ -478,7 +492,7 @@ function SessionsTab() {
       toast(t("profile.sessionRevoked"));
       void qc.invalidateQueries({ queryKey: ["me", "sessions"] });
     },
-    onError: (e) => toast(e.message, "error"),
+    onError: (e) => toast(describeError(e), "error"),
   });
   const revokeOthers = useMutation({
     mutationFn: () => api("/me/sessions", { method: "DELETE" }),
@@ -486,7 +500,7 @@ function SessionsTab() {
       toast(t("profile.sessionRevoked"));
       void qc.invalidateQueries({ queryKey: ["me", "sessions"] });
     },
-    onError: (e) => toast(e.message, "error"),
+    onError: (e) => toast(describeError(e), "error"),
   });
   if (q.isPending) return <Spinner />;
   if (q.error) return <ErrorState error={q.error} onRetry={() => void q.refetch()} />;
@@ -512,10 +526,12 @@ function SessionsTab() {
           >
             <div className="min-w-0 text-sm">
               <p className="flex flex-wrap items-center gap-2 font-medium text-slate-900">
-                <span className="truncate">{s.device ?? s.userAgent ?? t("profile.unknownDevice")}</span>
+                <span className="truncate" title={s.userAgent ?? undefined}>
+                  {s.device ?? (s.userAgent ? describeUserAgent(s.userAgent) : t("profile.unknownDevice"))}
+                </span>
                 {s.current ? <Chip tone="emerald">{t("profile.thisDevice")}</Chip> : null}
               </p>
-              <p className="text-xs text-slate-500">
+              <p className="break-words text-xs text-slate-600">
                 {s.ip ?? ""} · {t("profile.signedInAt", { date: formatDate(s.createdAt) })}
                 {s.lastUsedAt ? ` · ${t("profile.lastUsed", { date: formatDate(s.lastUsedAt) })}` : ""}
               </p>

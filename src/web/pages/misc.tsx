@@ -1,17 +1,27 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import { useTranslation } from "react-i18next";
-import { Link, Navigate } from "react-router";
-import { CATALOGUE, PERMISSION_GROUPS } from "../../shared/permissions.js";
-import { ButtonLink, Card, Chip, ErrorState, PageHeader, Spinner } from "../components/ui.js";
+import { Link, Navigate, useNavigate } from "react-router";
+import { CATALOGUE, PERMISSION_GROUPS, SYSTEM_ROLES } from "../../shared/permissions.js";
+import { Button, ButtonLink, Card, Chip, Confirm, ErrorState, PageHeader, Spinner, toast } from "../components/ui.js";
 import { ORG_SECTIONS, OwnerBadge, useOrgContext } from "../layout.js";
-import { LAST_ORG_KEY, roleName, useOrgs } from "../lib/session.js";
+import { api } from "../lib/api.js";
+import { LAST_ORG_KEY, LAST_ORG_NAME_KEY, qk, useOrg, useOrgs, useRoles } from "../lib/session.js";
+import type { Org } from "../lib/types.js";
+import { useTeams } from "../lib/workspace.js";
 
 export function HomeRedirect() {
   const orgs = useOrgs();
   if (orgs.isPending) return <Spinner />;
   if (orgs.error) return <ErrorState error={orgs.error} onRetry={() => void orgs.refetch()} />;
   const list = orgs.data;
-  if (!list.length) return <Navigate to="/orgs/new" replace />;
   const last = localStorage.getItem(LAST_ORG_KEY);
+  const lastName = localStorage.getItem(LAST_ORG_NAME_KEY);
+  if (!list.length) {
+    // Had an organization and it is gone (removed, or deleted): the create page says so.
+    const lostOrg = last && lastName ? lastName : undefined;
+    return <Navigate to="/orgs/new" replace state={lostOrg ? { lostOrg } : null} />;
+  }
   const target = list.find((o) => o.id === last) ?? list[0]!;
   return <Navigate to={`/orgs/${target.id}`} replace />;
 }
@@ -29,29 +39,107 @@ export function NotFoundPage() {
   );
 }
 
-/** The organization's landing page: who you are here and what you can do. */
+/** The team at a glance (issue 18): members, seats, pending invitations, 2FA, teams; each a link to the list. */
+function TeamStats() {
+  const { t } = useTranslation();
+  const { orgId } = useOrgContext();
+  const detail = useOrg(orgId);
+  const teams = useTeams(orgId);
+  const noTwoFactor = useQuery({
+    queryKey: [...qk.members(orgId), { twoFactor: "off", stats: true }],
+    queryFn: () =>
+      api<{ items: unknown[]; nextCursor: string | null }>(`/orgs/${orgId}/members`, {
+        query: { twoFactor: "off", limit: 100 },
+      }),
+  });
+  const d = detail.data as (Org & { pendingInvitationCount?: number; memberLimit?: number | null }) | undefined;
+  const team = `/orgs/${orgId}/settings/team`;
+  const off = noTwoFactor.data ? `${noTwoFactor.data.items.length}${noTwoFactor.data.nextCursor ? "+" : ""}` : "…";
+  const stats = [
+    {
+      key: "members",
+      label: t("overview.members"),
+      value: d?.memberCount ?? "…",
+      note: d?.memberLimit ? t("overview.seats", { limit: d.memberLimit }) : null,
+      to: team,
+    },
+    { key: "pending", label: t("overview.pending"), value: d?.pendingInvitationCount ?? "…", to: team },
+    { key: "no2fa", label: t("overview.noTwoFactor"), value: off, to: `${team}?twoFactor=off` },
+    { key: "teams", label: t("overview.teams"), value: teams.data?.length ?? "…", to: `/orgs/${orgId}/settings/teams` },
+  ];
+  return (
+    <Card title={t("overview.teamTitle")} className="lg:col-span-3">
+      {detail.error ? (
+        <ErrorState error={detail.error} onRetry={() => void detail.refetch()} />
+      ) : (
+        <dl className="grid grid-cols-2 gap-3 sm:grid-cols-4" data-testid="team-stats">
+          {stats.map((x) => (
+            <div key={x.key} className="rounded-lg bg-slate-50 p-3" data-stat={x.key}>
+              <dt className="text-xs font-medium text-slate-600">{x.label}</dt>
+              <dd className="mt-1 text-2xl font-semibold text-slate-900">
+                <Link to={x.to} className="hover:underline focus-visible:outline-2 focus-visible:outline-emerald-600">
+                  {x.value}
+                </Link>
+              </dd>
+              {x.note ? <dd className="text-xs text-slate-600">{x.note}</dd> : null}
+            </div>
+          ))}
+        </dl>
+      )}
+    </Card>
+  );
+}
+
+/** One's roles here, each with what it is for, and (with roles:read) the way to all roles. */
+function MyRolesCard() {
+  const { t } = useTranslation();
+  const { orgId, me, can, roleLabel } = useOrgContext();
+  const ids = me.roleIds ?? me.roles?.map((r) => r.id) ?? [];
+  const described = useRoles(orgId, can("roles:read") && ids.length > 0);
+  const descriptionOf = (id: string) =>
+    SYSTEM_ROLES.some((r) => r.id === id)
+      ? t(`systemRoles.${id}.description`)
+      : (described.data?.find((r) => r.id === id)?.description ?? null);
+  return (
+    <Card title={t("overview.myRoles")} className="lg:col-span-1">
+      {me.isOwner ? (
+        <div className="mb-3">
+          <OwnerBadge />
+          <p className="mt-1 text-sm text-slate-600">{t("overview.ownerNote")}</p>
+        </div>
+      ) : null}
+      <ul className="space-y-3" data-testid="my-roles">
+        {ids.map((id) => (
+          <li key={id}>
+            <Chip tone="emerald">{roleLabel(id)}</Chip>
+            {descriptionOf(id) ? <p className="mt-1 text-sm text-slate-600">{descriptionOf(id)}</p> : null}
+          </li>
+        ))}
+      </ul>
+      {!me.isOwner && !ids.length ? <p className="text-sm text-slate-600">{t("overview.noRoles")}</p> : null}
+      {can("roles:read") ? (
+        <Link
+          to={`/orgs/${orgId}/settings/roles`}
+          className="mt-3 inline-block text-sm font-medium text-emerald-800 hover:underline"
+        >
+          {t("overview.allRoles")}
+        </Link>
+      ) : null}
+    </Card>
+  );
+}
+
+/** The organization's landing page: who you are here, what you can do, and (with members:read) the team at a glance. */
 export function OrgHomePage() {
   const { t } = useTranslation();
   const { orgId, org, me, can } = useOrgContext();
-  const roles = me.roles ?? (me.roleIds ?? []).map((id) => ({ id, name: id }));
   const links = ORG_SECTIONS.filter((sec) => can(sec.permission));
   return (
     <div>
       <PageHeader title={org?.name ?? ""} />
       <div className="grid gap-4 lg:grid-cols-3">
-        <Card title={t("invite.roles")} className="lg:col-span-1">
-          <div className="flex flex-wrap gap-1.5" data-testid="my-roles">
-            {me.isOwner ? <OwnerBadge /> : null}
-            {roles.map((r) => (
-              <Chip key={r.id} tone="emerald">
-                {roleName(r)}
-              </Chip>
-            ))}
-            {!me.isOwner && !roles.length ? (
-              <span className="text-sm text-slate-500">{t("team.noRolesChip")}</span>
-            ) : null}
-          </div>
-        </Card>
+        {can("members:read") ? <TeamStats /> : null}
+        <MyRolesCard />
         <Card title={t("roles.permissions")} className="lg:col-span-2">
           <div className="grid gap-4 sm:grid-cols-2">
             {PERMISSION_GROUPS.map((g) => {
@@ -71,6 +159,7 @@ export function OrgHomePage() {
           </div>
         </Card>
       </div>
+      {!me.isOwner ? <LeaveOrganization orgId={orgId} orgName={org?.name ?? ""} /> : null}
       {links.length ? (
         <div className="mt-4 grid gap-3 sm:grid-cols-2">
           {links.map((l) => (
@@ -85,6 +174,45 @@ export function OrgHomePage() {
           ))}
         </div>
       ) : null}
+    </div>
+  );
+}
+
+/** A member (not the owner: they transfer ownership first) leaves the organization (POST /orgs/:id/leave). */
+function LeaveOrganization({ orgId, orgName }: { orgId: string; orgName: string }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const [open, setOpen] = useState(false);
+  const leave = useMutation({
+    mutationFn: () => api(`/orgs/${orgId}/leave`, { method: "POST" }),
+    onSuccess: async () => {
+      localStorage.removeItem(LAST_ORG_KEY);
+      setOpen(false);
+      toast(t("orgs.left", { org: orgName }));
+      qc.removeQueries({ queryKey: qk.org(orgId) });
+      await qc.invalidateQueries({ queryKey: qk.orgs });
+      navigate("/", { replace: true });
+    },
+  });
+  return (
+    <div className="mt-6 flex justify-end">
+      <Button variant="ghost" className="text-red-700" onClick={() => setOpen(true)}>
+        {t("orgs.leave")}
+      </Button>
+      <Confirm
+        open={open}
+        onOpenChange={(o) => {
+          setOpen(o);
+          if (!o) leave.reset();
+        }}
+        title={t("orgs.leaveTitle", { org: orgName })}
+        body={t("orgs.leaveBody")}
+        confirmLabel={t("orgs.leave")}
+        onConfirm={() => leave.mutate()}
+        pending={leave.isPending}
+        error={leave.error}
+      />
     </div>
   );
 }

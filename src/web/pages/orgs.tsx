@@ -1,10 +1,10 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { useNavigate } from "react-router";
+import { useLocation, useNavigate } from "react-router";
 import { z } from "zod";
 import { TextField } from "../components/fields.js";
-import { Button, Card, FormError } from "../components/ui.js";
+import { Button, Card, FormError, Notice } from "../components/ui.js";
 import { api } from "../lib/api.js";
 import { useFieldErrors, validate } from "../lib/forms.js";
 import { qk } from "../lib/session.js";
@@ -17,6 +17,8 @@ export function CreateOrgPage() {
   const navigate = useNavigate();
   const qc = useQueryClient();
   const [name, setName] = useState("");
+  // Sent here because the organization last used is gone (HomeRedirect): say why.
+  const lostOrg = (useLocation().state as { lostOrg?: string } | null)?.lostOrg;
   const fe = useFieldErrors();
   const m = useMutation({
     mutationFn: (body: { name: string }) => api<Org>("/orgs", { method: "POST", body }),
@@ -34,8 +36,13 @@ export function CreateOrgPage() {
   };
   return (
     <div className="mx-auto max-w-lg py-6">
-      <Card title={t("orgs.createTitle")} description={t("orgs.createSubtitle")}>
-        <form onSubmit={submit} noValidate className="space-y-4">
+      {lostOrg ? (
+        <div className="mb-4" data-testid="lost-access">
+          <Notice tone="warning">{t("orgs.lostAccess", { org: lostOrg })}</Notice>
+        </div>
+      ) : null}
+      <Card titleLevel={1} title={t("orgs.createTitle")} description={t("orgs.createSubtitle")}>
+        <form {...fe.formProps} onSubmit={submit} noValidate className="space-y-4">
           <TextField
             label={t("orgs.name")}
             name="name"

@@ -243,7 +243,113 @@ const securityAlert: TemplateFn<{
   };
 };
 
-export const TEMPLATES = { verifyEmail, passwordReset, signupAttempt, invitation, ownershipTransferred, securityAlert };
+/**
+ * A workspace notification by email (src/server/modules/notifications): a conversation assigned,
+ * a mention in a note, a broadcast finished. Every name and the note's excerpt are user input:
+ * unlinkable here, HTML-escaped by renderMail.
+ */
+const workspaceNotification: TemplateFn<{
+  firstName: string;
+  kind: "conversation_assigned" | "mentioned" | "customer_replied" | "broadcast_finished";
+  orgName: string;
+  byName: string | null;
+  subjectName: string | null;
+  excerpt: string | null;
+  url: string;
+}> = (d, l) => {
+  const by = d.byName ? u(d.byName) : null;
+  const what = d.subjectName ? u(d.subjectName) : null;
+  const org = u(d.orgName);
+  const quote = d.excerpt ? [`“${u(d.excerpt)}”`] : [];
+  if (l === "es") {
+    const hi = `Hola ${u(d.firstName)}:`;
+    const footer = "Puedes elegir qué avisos recibes por correo en tu perfil de Chorus.";
+    if (d.kind === "conversation_assigned")
+      return {
+        subject: `Se te asignó una conversación en ${org}`,
+        paragraphs: [
+          hi,
+          `${by ?? "Las reglas de asignación"} te asignaron la conversación${what ? ` con ${what}` : ""} en ${org}.`,
+        ],
+        action: { label: "Abrir la conversación", url: d.url },
+        footer,
+      };
+    if (d.kind === "mentioned")
+      return {
+        subject: `${by ?? "Alguien"} te mencionó en ${org}`,
+        paragraphs: [
+          hi,
+          `${by ?? "Alguien"} te mencionó en una nota${what ? ` de la conversación con ${what}` : ""}:`,
+          ...quote,
+        ],
+        action: { label: "Abrir la conversación", url: d.url },
+        footer,
+      };
+    if (d.kind === "customer_replied")
+      return {
+        subject: `${what ?? "Un cliente"} te escribió en ${org}`,
+        paragraphs: [
+          hi,
+          `${what ?? "Un cliente"} escribió en tu conversación mientras no estabas disponible:`,
+          ...quote,
+        ],
+        action: { label: "Abrir la conversación", url: d.url },
+        footer,
+      };
+    return {
+      subject: `La difusión ${what ?? ""} terminó`.replace("  ", " "),
+      paragraphs: [hi, `La difusión ${what ?? ""} de ${org} terminó de enviarse.`.replace("  ", " ")],
+      action: { label: "Ver la difusión", url: d.url },
+      footer,
+    };
+  }
+  const hi = `Hi ${u(d.firstName)},`;
+  const footer = "You can choose which notifications you get by email in your Chorus profile.";
+  if (d.kind === "conversation_assigned")
+    return {
+      subject: `A conversation was assigned to you in ${org}`,
+      paragraphs: [
+        hi,
+        `${by ?? "The assignment rules"} assigned you the conversation${what ? ` with ${what}` : ""} in ${org}.`,
+      ],
+      action: { label: "Open the conversation", url: d.url },
+      footer,
+    };
+  if (d.kind === "mentioned")
+    return {
+      subject: `${by ?? "Someone"} mentioned you in ${org}`,
+      paragraphs: [
+        hi,
+        `${by ?? "Someone"} mentioned you in a note${what ? ` on the conversation with ${what}` : ""}:`,
+        ...quote,
+      ],
+      action: { label: "Open the conversation", url: d.url },
+      footer,
+    };
+  if (d.kind === "customer_replied")
+    return {
+      subject: `${what ?? "A customer"} wrote to you in ${org}`,
+      paragraphs: [hi, `${what ?? "A customer"} wrote in your conversation while you were away:`, ...quote],
+      action: { label: "Open the conversation", url: d.url },
+      footer,
+    };
+  return {
+    subject: `Broadcast ${what ?? ""} finished`.replace("  ", " "),
+    paragraphs: [hi, `The broadcast ${what ?? ""} of ${org} finished sending.`.replace("  ", " ")],
+    action: { label: "View the broadcast", url: d.url },
+    footer,
+  };
+};
+
+export const TEMPLATES = {
+  verifyEmail,
+  passwordReset,
+  signupAttempt,
+  invitation,
+  ownershipTransferred,
+  securityAlert,
+  workspaceNotification,
+};
 export type TemplateName = keyof typeof TEMPLATES;
 export type TemplateData<N extends TemplateName> = Parameters<(typeof TEMPLATES)[N]>[0];
 

@@ -27,6 +27,25 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => getMe(ctx.db, requireUser(request).user.id),
   );
 
+  app.get(
+    "/auth/session",
+    {
+      config: { access: access.public() },
+      schema: {
+        tags: ["auth"],
+        summary: "Who is signed in: the own profile, or null when signed out",
+        description:
+          "Public, and always 200: `{user: null}` without a valid session (the web app asks this at start, so a " +
+          "signed-out page makes no request that fails; GET /me answers 401 instead).",
+        response: { 200: z.object({ user: meSchema.nullable() }) },
+      },
+    },
+    async (request, reply) => {
+      reply.header("cache-control", "no-store");
+      return { user: request.auth ? await getMe(ctx.db, request.auth.user.id) : null };
+    },
+  );
+
   app.patch(
     "/me",
     {

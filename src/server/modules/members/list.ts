@@ -1,15 +1,17 @@
-import { and, asc, desc, eq, type SQL, sql } from "drizzle-orm";
+import { and, asc, desc, eq, isNotNull, isNull, type SQL, sql } from "drizzle-orm";
 import { z } from "zod";
 import { hasNul } from "../../../shared/schemas/common.js";
 import { INACTIVE_AFTER_DAYS, type ListMembersQuery, MEMBER_SORTS } from "../../../shared/schemas/members.js";
-import type { DbOrTx } from "../../db/client.js";
-import { memberRoles, memberships, users } from "../../db/schema/index.js";
+import type { Db, DbOrTx } from "../../db/client.js";
+import { memberRoles, memberships, teamMembers, users } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor, isPgTimestampText } from "../../http/cursor.js";
+import { perDatabase } from "../../http/prepared.js";
 import { badRequest } from "../../http/problem.js";
 import { roleIdsByMember } from "../orgs/repo.js";
 import type { MemberDto } from "./schemas.js";
 
-const memberColumns = {
+/** The columns of a member's answer (`toDto`); memberships ⋈ users. */
+export const memberDtoColumns = {
   memberId: memberships.id,
   userId: memberships.userId,
   firstName: memberships.firstName,
@@ -22,7 +24,7 @@ const memberColumns = {
   totpEnabledAt: users.totpEnabledAt,
 };
 
-type MemberRow = {
+export type MemberRow = {
   memberId: string;
   userId: string;
   firstName: string;
@@ -35,7 +37,7 @@ type MemberRow = {
   totpEnabledAt: Date | null;
 };
 
-function toDto(r: MemberRow, roleIds: string[]): MemberDto {
+export function toDto(r: MemberRow, roleIds: string[]): MemberDto {
   return {
     memberId: r.memberId,
     userId: r.userId,
@@ -76,48 +78,101 @@ const cursorSchema = z
 /** `%`, `_` and `\` typed by a user are literal characters in the search, not wildcards. */
 const likePattern = (q: string) => `%${q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+type ListFilters = Pick<ListMembersQuery, "sort" | "q" | "roleId" | "teamId" | "status" | "twoFactor"> & {
+  after: boolean;
+};
+
+/**
+ * One prepared statement per shape of the list query (sort × which filters × cursor or not: at most
+ * 288, each built on first use), its values as placeholders: a page costs no query building (issue
+ * 12). Each shape stays the plain query its index serves (no `$x is null or …` generic plan).
+ */
+const pageQueries = perDatabase((db) => {
+  const built = new Map<string, ReturnType<typeof buildPageQuery>>();
+  return (f: ListFilters) => {
+    const key = `${f.sort}:${f.q ? "q" : ""}:${f.roleId ? "r" : ""}:${f.teamId ? "t" : ""}:${f.status ?? ""}:${f.twoFactor ?? ""}:${f.after ? "a" : ""}`;
+    let q = built.get(key);
+    if (!q) {
+      q = buildPageQuery(db, f, `chorus_members_${key.replaceAll(":", "_")}`);
+      built.set(key, q);
+    }
+    return q;
+  };
+});
+
+function buildPageQuery(db: Db, f: ListFilters, name: string) {
+  const sort = SORTS[f.sort];
+  const orgId = sql.placeholder("orgId");
+  const conditions: (SQL | undefined)[] = [eq(memberships.orgId, orgId)];
+  if (f.q) {
+    const p = sql.placeholder("pattern");
+    conditions.push(
+      sql`(lower(${memberships.firstName} || ' ' || ${memberships.lastName}) like ${p} or ${users.email} like ${p})`,
+    );
+  }
+  if (f.roleId) {
+    conditions.push(
+      sql`exists (select 1 from ${memberRoles} where ${memberRoles.orgId} = ${orgId}
+            and ${memberRoles.memberId} = ${memberships.id} and ${memberRoles.roleId} = ${sql.placeholder("roleId")})`,
+    );
+  }
+  if (f.teamId) {
+    conditions.push(
+      sql`exists (select 1 from ${teamMembers} where ${teamMembers.orgId} = ${orgId}
+            and ${teamMembers.memberId} = ${memberships.id} and ${teamMembers.teamId} = ${sql.placeholder("teamId")})`,
+    );
+  }
+  if (f.status) {
+    const seen = sql`coalesce(${memberships.lastActiveAt}, ${memberships.joinedAt})`;
+    const since = sql`now() - make_interval(days => ${sql.raw(String(INACTIVE_AFTER_DAYS))})`;
+    conditions.push(f.status === "active" ? sql`${seen} >= ${since}` : sql`${seen} < ${since}`);
+  }
+  if (f.twoFactor) conditions.push(f.twoFactor === "on" ? isNotNull(users.totpEnabledAt) : isNull(users.totpEnabledAt));
+  if (f.after) {
+    const op = sort.dir === "asc" ? sql`>` : sql`<`;
+    conditions.push(
+      sql`(${sort.key}, ${memberships.id}) ${op} (${sql.placeholder("afterKey")}::${sort.cast}, ${sql.placeholder("afterId")}::uuid)`,
+    );
+  }
+  const order = sort.dir === "asc" ? [asc(sort.key), asc(memberships.id)] : [desc(sort.key), desc(memberships.id)];
+  return db
+    .select({ ...memberDtoColumns, sortKey: sql<string>`(${sort.key})::text` })
+    .from(memberships)
+    .innerJoin(users, eq(users.id, memberships.userId))
+    .where(and(...conditions))
+    .orderBy(...order)
+    .limit(sql.placeholder("limit"))
+    .prepare(name);
+}
+
 export async function listMembers(
-  db: DbOrTx,
+  db: Db,
   orgId: string,
   query: ListMembersQuery,
 ): Promise<{ items: MemberDto[]; nextCursor: string | null }> {
-  const sort = SORTS[query.sort];
   const after = decodeCursor(query.cursor, cursorSchema);
   if (after && after.s !== query.sort) {
     throw badRequest("invalid_cursor", "The cursor belongs to another sort order; start again without it.", [
       { path: "cursor", message: "Invalid cursor.", in: "query" },
     ]);
   }
-  const conditions: (SQL | undefined)[] = [eq(memberships.orgId, orgId)];
-  if (query.q) {
-    const p = likePattern(query.q);
-    conditions.push(
-      sql`(lower(${memberships.firstName} || ' ' || ${memberships.lastName}) like ${p} or ${users.email} like ${p})`,
-    );
-  }
-  if (query.roleId) {
-    conditions.push(
-      sql`exists (select 1 from ${memberRoles} where ${memberRoles.orgId} = ${orgId}
-            and ${memberRoles.memberId} = ${memberships.id} and ${memberRoles.roleId} = ${query.roleId})`,
-    );
-  }
-  if (query.status) {
-    const seen = sql`coalesce(${memberships.lastActiveAt}, ${memberships.joinedAt})`;
-    const since = sql`now() - make_interval(days => ${INACTIVE_AFTER_DAYS})`;
-    conditions.push(query.status === "active" ? sql`${seen} >= ${since}` : sql`${seen} < ${since}`);
-  }
-  if (after) {
-    const op = sort.dir === "asc" ? sql`>` : sql`<`;
-    conditions.push(sql`(${sort.key}, ${memberships.id}) ${op} (${after.k}::${sort.cast}, ${after.id}::uuid)`);
-  }
-  const order = sort.dir === "asc" ? [asc(sort.key), asc(memberships.id)] : [desc(sort.key), desc(memberships.id)];
-  const rows = await db
-    .select({ ...memberColumns, sortKey: sql<string>`(${sort.key})::text` })
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(...conditions))
-    .orderBy(...order)
-    .limit(query.limit + 1);
+  const page$ = pageQueries(db)({
+    sort: query.sort,
+    q: query.q,
+    roleId: query.roleId,
+    teamId: query.teamId,
+    status: query.status,
+    twoFactor: query.twoFactor,
+    after: !!after,
+  });
+  const rows = await page$.execute({
+    orgId,
+    limit: query.limit + 1,
+    ...(query.q ? { pattern: likePattern(query.q) } : {}),
+    ...(query.roleId ? { roleId: query.roleId } : {}),
+    ...(query.teamId ? { teamId: query.teamId } : {}),
+    ...(after ? { afterKey: after.k, afterId: after.id } : {}),
+  });
   const page = rows.slice(0, query.limit);
   const roles = await roleIdsByMember(
     db,
@@ -134,7 +189,7 @@ export async function listMembers(
 
 export async function getMember(db: DbOrTx, orgId: string, memberId: string): Promise<MemberDto | null> {
   const [row] = await db
-    .select(memberColumns)
+    .select(memberDtoColumns)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)));

@@ -1,6 +1,7 @@
 import { and, asc, count, eq, gt, inArray, sql } from "drizzle-orm";
-import type { DbOrTx } from "../../db/client.js";
+import type { Db, DbOrTx } from "../../db/client.js";
 import { invitations, memberRoles, memberships, organizations } from "../../db/schema/index.js";
+import { perDatabase } from "../../http/prepared.js";
 
 export async function getOrg(db: DbOrTx, orgId: string, forUpdate = false) {
   const q = db.select().from(organizations).where(eq(organizations.id, orgId));
@@ -47,15 +48,30 @@ export async function orgsOfUser(
 }
 
 /** Role ids held by each of `memberIds` in the organization (members without roles are absent). */
+// Prepared (issue 12): the member list asks it on every page.
+const roleIdsByMemberQuery = perDatabase((db) =>
+  db
+    .select({ memberId: memberRoles.memberId, roleId: memberRoles.roleId })
+    .from(memberRoles)
+    .where(
+      and(
+        eq(memberRoles.orgId, sql.placeholder("orgId")),
+        sql`${memberRoles.memberId} = any(${sql.placeholder("memberIds")}::uuid[])`,
+      ),
+    )
+    .orderBy(memberRoles.roleId)
+    .prepare("chorus_role_ids_by_member"),
+);
+
 export async function roleIdsByMember(db: DbOrTx, orgId: string, memberIds: string[]): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   if (memberIds.length === 0) return out;
-  const rows = await db
-    .select({ memberId: memberRoles.memberId, roleId: memberRoles.roleId })
-    .from(memberRoles)
-    .where(and(eq(memberRoles.orgId, orgId), inArray(memberRoles.memberId, memberIds)))
-    .orderBy(memberRoles.roleId);
-  for (const r of rows) out.set(r.memberId, [...(out.get(r.memberId) ?? []), r.roleId]);
+  const rows = await roleIdsByMemberQuery(db as Db).execute({ orgId, memberIds });
+  for (const r of rows) {
+    const held = out.get(r.memberId);
+    if (held) held.push(r.roleId);
+    else out.set(r.memberId, [r.roleId]);
+  }
   return out;
 }
 

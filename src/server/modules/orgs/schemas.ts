@@ -45,9 +45,18 @@ export const orgMeSchema = z
     isOwner: z.boolean(),
     roleIds: z.array(z.string()),
     roles: z.array(z.object({ id: z.string(), name: z.string(), isSystem: z.boolean() })),
+    /**
+     * The roles whose every permission the caller holds: the ones they may grant (invite with, assign)
+     * and whose holders they outrank (so may edit or remove, given members:update / members:remove).
+     * A member can be edited or removed by the caller when all of the member's roles are in this list;
+     * the web app asks this before it offers an action the server would refuse.
+     */
+    grantableRoles: z.array(z.object({ id: z.string(), name: z.string(), isSystem: z.boolean() })),
     /** Effective permissions (owner: every catalogue permission plus the owner-only ones). */
     permissions: z.array(z.string()),
     joinedAt: z.string(),
+    /** The teams the caller is in, A→Z. */
+    teams: z.array(z.object({ id: z.uuid(), name: z.string() })),
     /** True when the organization requires 2FA and this member has not turned it on. */
     twoFactorBlocked: z.boolean(),
   })

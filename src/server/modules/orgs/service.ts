@@ -1,19 +1,22 @@
-import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import { and, asc, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
 import { OWNER_ONLY_PERMISSIONS } from "../../../shared/permissions.js";
 import type { CreateOrgInput, TransferOwnershipInput, UpdateOrgInput } from "../../../shared/schemas/orgs.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
-import { memberRoles, memberships, organizations, users } from "../../db/schema/index.js";
+import { memberRoles, memberships, organizations, roles, users } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
+import { perDatabase } from "../../http/prepared.js";
 import { forbidden, notFound } from "../../http/problem.js";
 import type { Actor, AuthUser, OrgMember, SignedIn } from "../../http/request-context.js";
 import { asCreated, diff, recordActivity } from "../activity/record.js";
 import { passedTwoFactor } from "../auth/sessions.js";
+import { returnConversationsToQueue } from "../conversations/release.js";
 import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
-import { findRoles, seedSystemRoles } from "../roles/repo.js";
+import { listRoles, seedSystemRoles } from "../roles/repo.js";
+import { teamsOfMember } from "../teams/service.js";
 import { reauthenticate } from "./reauth.js";
 import { getOrg, orgsOfUser, roleIdsOfUserByOrg, seatsUsed } from "./repo.js";
 import {
@@ -144,14 +147,40 @@ export async function deleteOrg(
   }
 }
 
+// `/orgs/:orgId/me` in two prepared statements (issue 12; were three built per request): the
+// organization with the member's joining time, and the member's roles.
+const orgMeQuery = perDatabase((db) =>
+  db
+    .select({ org: getTableColumns(organizations), joinedAt: memberships.joinedAt })
+    .from(organizations)
+    .leftJoin(
+      memberships,
+      and(eq(memberships.orgId, organizations.id), eq(memberships.id, sql.placeholder("memberId"))),
+    )
+    .where(eq(organizations.id, sql.placeholder("orgId")))
+    .prepare("chorus_org_me"),
+);
+const orgMeRolesQuery = perDatabase((db) =>
+  db
+    .select({ id: roles.id, name: roles.name, isSystem: roles.isSystem })
+    .from(roles)
+    .where(
+      and(eq(roles.orgId, sql.placeholder("orgId")), sql`${roles.id} = any(${sql.placeholder("roleIds")}::text[])`),
+    )
+    .prepare("chorus_org_me_roles"),
+);
+
 export async function orgMe(ctx: AppContext, member: OrgMember, auth: SignedIn) {
-  const org = await getOrg(ctx.db, member.orgId);
-  if (!org) throw orgNotFound();
-  const [row] = await ctx.db
-    .select({ joinedAt: memberships.joinedAt })
-    .from(memberships)
-    .where(and(eq(memberships.orgId, member.orgId), eq(memberships.id, member.memberId)));
-  const roles = await findRoles(ctx.db, member.orgId, member.roleIds);
+  const [[row], held, allRoles, teams] = await Promise.all([
+    orgMeQuery(ctx.db).execute({ orgId: member.orgId, memberId: member.memberId }),
+    member.roleIds.length
+      ? orgMeRolesQuery(ctx.db).execute({ orgId: member.orgId, roleIds: member.roleIds })
+      : Promise.resolve([]),
+    listRoles(ctx.db, member.orgId),
+    teamsOfMember(ctx.db, member.orgId, member.memberId),
+  ]);
+  if (!row) throw orgNotFound();
+  const org = row.org;
   const permissions: string[] = member.permissions.toArray();
   if (member.isOwner) permissions.push(...OWNER_ONLY_PERMISSIONS);
   return {
@@ -162,11 +191,14 @@ export async function orgMe(ctx: AppContext, member: OrgMember, auth: SignedIn) 
     lastName: member.lastName,
     isOwner: member.isOwner,
     roleIds: [...member.roleIds].sort(),
-    roles: roles
-      .map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem }))
-      .sort((a, b) => a.id.localeCompare(b.id)),
+    roles: held.map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem })).sort((a, b) => a.id.localeCompare(b.id)),
+    // The rule of roles/rules.ts (no escalation, outranking), asked per role: listed in the roles page's order.
+    grantableRoles: allRoles
+      .filter((r) => r.permissions.missingFrom(member.permissions).length === 0)
+      .map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem })),
     permissions,
-    joinedAt: (row?.joinedAt ?? new Date()).toISOString(),
+    joinedAt: (row.joinedAt ?? new Date()).toISOString(),
+    teams,
     twoFactorBlocked: org.requireTwoFactor && !passedTwoFactor(auth),
   };
 }
@@ -192,6 +224,7 @@ export async function leaveOrg(ctx: AppContext, member: OrgMember, by: Actor): P
       .select({ roleId: memberRoles.roleId })
       .from(memberRoles)
       .where(and(eq(memberRoles.orgId, member.orgId), eq(memberRoles.memberId, member.memberId)));
+    await returnConversationsToQueue(tx, by, member.orgId, member.memberId, "left");
     await tx.delete(memberships).where(and(eq(memberships.orgId, member.orgId), eq(memberships.id, member.memberId)));
     await revokeInvitationsSentBy(tx, by, member.orgId, row.userId, "inviter_left");
     await recordActivity(tx, by, {

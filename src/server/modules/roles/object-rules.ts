@@ -14,19 +14,48 @@ export interface ConversationRef {
   assigneeMemberId: string | null;
 }
 
-/** `chats:read_all` sees every conversation; `chats:read_assigned` only those assigned to oneself. */
-export function canReadConversation(member: RuleMember, conversation: ConversationRef): boolean {
-  if (member.isOwner || member.permissions.has("chats:read_all")) return true;
-  return (
-    member.permissions.has("chats:read_assigned") &&
-    conversation.assigneeMemberId !== null &&
-    conversation.assigneeMemberId === member.memberId
-  );
+/** Organization settings the rules depend on (the settings issue makes them editable). */
+export interface InboxRuleSettings {
+  /** `chats:read_assigned` members also see the unassigned queue. */
+  operatorsSeeUnassigned: boolean;
 }
 
-/** `chats:reply` in a conversation one can read. */
-export function canReplyConversation(member: RuleMember, conversation: ConversationRef): boolean {
-  return (member.isOwner || member.permissions.has("chats:reply")) && canReadConversation(member, conversation);
+/** Until the settings issue lands: operators see only what is assigned to them (DESIGN §7.3). */
+export const DEFAULT_INBOX_RULE_SETTINGS: InboxRuleSettings = { operatorsSeeUnassigned: false };
+
+/**
+ * `chats:read_all` sees every conversation; `chats:read_assigned` only those assigned to oneself
+ * (plus the unassigned ones when `operatorsSeeUnassigned` is on).
+ */
+export function canReadConversation(
+  member: RuleMember,
+  conversation: ConversationRef,
+  settings: InboxRuleSettings = DEFAULT_INBOX_RULE_SETTINGS,
+): boolean {
+  if (member.isOwner || member.permissions.has("chats:read_all")) return true;
+  if (!member.permissions.has("chats:read_assigned")) return false;
+  if (conversation.assigneeMemberId === null) return settings.operatorsSeeUnassigned;
+  return conversation.assigneeMemberId === member.memberId;
+}
+
+/** Holds a permission that lets one read conversations (a possible assignee). */
+export function holdsChatRead(member: Pick<RuleMember, "isOwner" | "permissions">): boolean {
+  return member.isOwner || member.permissions.has("chats:read_all") || member.permissions.has("chats:read_assigned");
+}
+
+/**
+ * `chats:reply` in a conversation one can read; one assigned to somebody else needs
+ * `chats:assign` too (DESIGN §7.3).
+ */
+export function canReplyConversation(
+  member: RuleMember,
+  conversation: ConversationRef,
+  settings: InboxRuleSettings = DEFAULT_INBOX_RULE_SETTINGS,
+): boolean {
+  if (member.isOwner) return true;
+  if (!member.permissions.has("chats:reply") || !canReadConversation(member, conversation, settings)) return false;
+  const someoneElse = conversation.assigneeMemberId !== null && conversation.assigneeMemberId !== member.memberId;
+  return !someoneElse || member.permissions.has("chats:assign");
 }
 
 /**
@@ -54,8 +83,11 @@ export function canAssignConversation(
  */
 export function conversationVisibility(
   member: RuleMember,
-): { kind: "all" } | { kind: "assignedTo"; memberId: string } | { kind: "none" } {
+  settings: InboxRuleSettings = DEFAULT_INBOX_RULE_SETTINGS,
+): { kind: "all" } | { kind: "assignedTo"; memberId: string; orUnassigned: boolean } | { kind: "none" } {
   if (member.isOwner || member.permissions.has("chats:read_all")) return { kind: "all" };
-  if (member.permissions.has("chats:read_assigned")) return { kind: "assignedTo", memberId: member.memberId };
+  if (member.permissions.has("chats:read_assigned")) {
+    return { kind: "assignedTo", memberId: member.memberId, orUnassigned: settings.operatorsSeeUnassigned };
+  }
   return { kind: "none" };
 }

@@ -51,9 +51,23 @@ export async function resolveGrantableRoles(
   field = "roleIds",
 ): Promise<ResolvedRole[]> {
   const unique = [...new Set(roleIds)];
-  const found = await findRoles(db, actor.orgId, unique);
-  const known = new Set(found.map((r) => r.id));
-  const unknown = unique.filter((id) => !known.has(id));
+  return grantableRoles(actor, unique, await findRoles(db, actor.orgId, unique), field);
+}
+
+/**
+ * `resolveGrantableRoles` on roles already read: `found` holds the organization's roles among
+ * `roleIds` (more is fine). 400 `unknown_role` for ids not among them, 403 when the actor may not
+ * grant their union. Returns the roles asked for.
+ */
+export function grantableRoles<R extends Pick<ResolvedRole, "id" | "permissions">>(
+  actor: Pick<OrgMember, "permissions">,
+  roleIds: readonly string[],
+  found: readonly R[],
+  field = "roleIds",
+): R[] {
+  const unique = [...new Set(roleIds)];
+  const byId = new Map(found.map((r) => [r.id, r]));
+  const unknown = unique.filter((id) => !byId.has(id));
   if (unknown.length > 0) {
     throw badRequest(
       "unknown_role",
@@ -65,9 +79,10 @@ export async function resolveGrantableRoles(
       })),
     );
   }
-  const granted = found.reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty());
+  const asked = unique.map((id) => byId.get(id)!);
+  const granted = asked.reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty());
   assertNoEscalation(actor, granted);
-  return found;
+  return asked;
 }
 
 /**

@@ -6,6 +6,7 @@ import { roles } from "../../db/schema/index.js";
 import { AppError, badRequest, conflict, forbidden, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
 import { asCreated, diff, recordActivity } from "../activity/record.js";
+import { returnConversationsOfMembersWithoutChatAccess } from "../conversations/release.js";
 import {
   findRoles,
   getRole,
@@ -150,6 +151,8 @@ export async function updateRole(
         .where(and(eq(roles.orgId, actor.orgId), eq(roles.id, roleId)))
         .returning();
       const updated = row!;
+      // Holders left without a chat-read permission: their open conversations go back to the queue.
+      if (changes.permissions) await returnConversationsOfMembersWithoutChatAccess(tx, by, actor.orgId, "all");
       await recordActivity(tx, by, {
         orgId: actor.orgId,
         action: "role.updated",
@@ -227,6 +230,7 @@ export async function deleteRole(
         replacement?.id ?? null,
       );
       await tx.delete(roles).where(and(eq(roles.orgId, actor.orgId), eq(roles.id, roleId)));
+      if (membersMoved > 0) await returnConversationsOfMembersWithoutChatAccess(tx, by, actor.orgId, "all");
       await recordActivity(tx, by, {
         orgId: actor.orgId,
         action: "role.deleted",

@@ -10,8 +10,8 @@ import { Logo } from "../../components/Logo.js";
 import { Button, cx, FormError, Notice, Spinner, TextLink } from "../../components/ui.js";
 import { ApiError, api } from "../../lib/api.js";
 import { useFieldErrors, useFormFields, validate } from "../../lib/forms.js";
-import { LANGUAGES, setLanguage } from "../../lib/i18n.js";
-import { qk } from "../../lib/session.js";
+import { LANGUAGES, rememberLanguageChoice, setLanguage } from "../../lib/i18n.js";
+import { adoptLanguage, qk, useMe } from "../../lib/session.js";
 import type { User } from "../../lib/types.js";
 
 export function LanguagePicker({ className }: { className?: string }) {
@@ -25,7 +25,10 @@ export function LanguagePicker({ className }: { className?: string }) {
           type="button"
           lang={l}
           aria-pressed={i18n.language === l}
-          onClick={() => setLanguage(l)}
+          onClick={() => {
+            setLanguage(l);
+            rememberLanguageChoice(l);
+          }}
           className={cx(
             "rounded px-2 py-1 focus-visible:outline-2 focus-visible:outline-emerald-600",
             i18n.language === l ? "bg-slate-200 font-semibold text-slate-900" : "text-slate-600 hover:bg-slate-100",
@@ -52,10 +55,10 @@ export function AuthFrame({
 }) {
   return (
     <div className="flex min-h-dvh flex-col bg-gradient-to-b from-emerald-50 to-slate-50">
-      <div className="flex items-center justify-between px-4 py-4 sm:px-8">
+      <header className="flex items-center justify-between px-4 py-4 sm:px-8">
         <Logo />
         <LanguagePicker />
-      </div>
+      </header>
       <main id="main" className="flex flex-1 items-start justify-center px-4 pb-16 pt-4 sm:pt-12">
         <div className="w-full max-w-md">
           <div className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm sm:p-8">
@@ -166,7 +169,7 @@ function TwoFactorStep({
   };
   const name = useRecovery ? "recoveryCode" : "code";
   return (
-    <form onSubmit={submit} noValidate className="space-y-4" aria-labelledby="twofa-title">
+    <form {...fe.formProps} onSubmit={submit} noValidate className="space-y-4" aria-labelledby="twofa-title">
       <div>
         <h2 id="twofa-title" className="text-base font-semibold text-slate-900">
           {t("auth.twoFactorTitle")}
@@ -269,8 +272,7 @@ export function SignInPage() {
       <SignInForm
         onSignedIn={(u) => {
           qc.clear();
-          qc.setQueryData(qk.me, u);
-          if (u.language) setLanguage(u.language);
+          qc.setQueryData(qk.me, adoptLanguage(u));
           navigate(safeNext(next), { replace: true });
         }}
       />
@@ -432,8 +434,7 @@ export function VerifyEmailPage() {
     onSuccess: (u) => {
       if (!u.signedIn) return void qc.invalidateQueries({ queryKey: qk.me });
       qc.clear();
-      qc.setQueryData(qk.me, u);
-      if (u.language) setLanguage(u.language);
+      qc.setQueryData(qk.me, adoptLanguage(u));
       let next: string | null = null;
       try {
         next = localStorage.getItem(AFTER_VERIFY_KEY);
@@ -444,6 +445,11 @@ export function VerifyEmailPage() {
       navigate(safeNext(next), { replace: true });
     },
   });
+  // A used link: when this browser is signed in to an account already verified, that is what to say.
+  const me = useMe();
+  const alreadyVerified =
+    m.isError &&
+    ((m.error instanceof ApiError && m.error.code === "email_already_verified") || Boolean(me.data?.emailVerified));
   const started = useRef(false);
   useEffect(() => {
     if (token && !started.current) {
@@ -460,6 +466,10 @@ export function VerifyEmailPage() {
       ) : m.isSuccess ? (
         <AuthOutcome to="/signin" linkLabel={t("auth.signIn")}>
           <Notice tone="success">{t("auth.verifiedSignIn")}</Notice>
+        </AuthOutcome>
+      ) : alreadyVerified ? (
+        <AuthOutcome to="/" linkLabel={t("auth.continueToApp")}>
+          <Notice tone="success">{t("auth.alreadyVerified")}</Notice>
         </AuthOutcome>
       ) : (
         <AuthOutcome to="/" linkLabel={t("auth.continueToApp")}>

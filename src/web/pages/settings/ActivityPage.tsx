@@ -2,13 +2,14 @@ import * as Tabs from "@radix-ui/react-tabs";
 import { useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { type Column, DataTable, LoadMore, QueryView, shownFrom, TabList, useTabParam } from "../../components/data.js";
+import { type Column, DataTable, LoadMore, QueryView, TabList, useTabParam } from "../../components/data.js";
 import { SelectField, TextField } from "../../components/fields.js";
 import { Button, buttonClass, Card, Chip, cx, ErrorState, PageHeader, Spinner } from "../../components/ui.js";
 import { OwnerBadge, useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
-import { roleName, useRoles } from "../../lib/session.js";
+import { describeUserAgent, problemText } from "../../lib/problems.js";
+import { roleName } from "../../lib/session.js";
 import type { LoginAttempt } from "../../lib/types.js";
 
 interface ActivityItem {
@@ -71,17 +72,21 @@ function useActionLabel() {
 
 const ROLE_FIELDS = new Set(["roleIds", "previousOwnerRoles", "replacedWith"]);
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Shows a recorded value the way the rest of the app does: role and permission names, dates, yes/no. */
 function useChangeFormat() {
   const { t, i18n } = useTranslation();
-  const { orgId, can } = useOrgContext();
-  const roles = useRoles(orgId, can("roles:read"));
-  const roleById = new Map((roles.data ?? []).map((r) => [r.id, r]));
-  const one = (field: string, v: unknown): string => {
+  const { orgId, roleLabel } = useOrgContext();
+  // People by name, not by id: the access review lists every member (user and membership ids).
+  const review = useReview(orgId, 90);
+  const people = new Map<string, string>();
+  for (const m of review.data?.members ?? []) people.set(m.userId, m.name).set(m.memberId, m.name);
+  const one = (field: string, v: unknown): string | null => {
     if (v === null || v === undefined || v === "") return "—";
     if (typeof v === "boolean") return v ? t("common.yes") : t("common.no");
-    if (ROLE_FIELDS.has(field) && typeof v === "string") return roleName(roleById.get(v) ?? { id: v, name: v });
+    if (ROLE_FIELDS.has(field) && typeof v === "string") return roleLabel(v);
+    if (typeof v === "string" && UUID.test(v)) return people.get(v) ?? null; // an id says nothing to a person
     if (field === "permissions" && typeof v === "string")
       return i18n.exists(`permissions.${v}.label`) ? t(`permissions.${v}.label`) : v;
     if (field === "state" && typeof v === "string")
@@ -94,8 +99,9 @@ function useChangeFormat() {
   };
   return {
     label: (field: string) => (i18n.exists(`activity.fields.${field}`) ? t(`activity.fields.${field}`) : field),
-    value: (field: string, v: unknown): string =>
-      Array.isArray(v) ? v.map((x) => one(field, x)).join(", ") || "—" : one(field, v),
+    /** null: nothing to show a person (an id of something gone); the line is left out. */
+    value: (field: string, v: unknown): string | null =>
+      Array.isArray(v) ? v.map((x) => one(field, x) ?? "—").join(", ") || "—" : one(field, v),
   };
 }
 
@@ -109,6 +115,8 @@ function Change({
   f: ReturnType<typeof useChangeFormat>;
 }) {
   const has = (v: unknown) => v !== undefined && v !== null;
+  if ((has(change.before) ? f.value(field, change.before) : null) === null && f.value(field, change.after) === null)
+    return null;
   return (
     <li className="break-words">
       <span className="font-medium">{f.label(field)}</span>:{" "}
@@ -194,7 +202,7 @@ function ActivityLog() {
           <option value="">{t("activity.anyAction")}</option>
           {ACTIONS.map((a) => (
             <option key={a} value={a}>
-              {a.endsWith(".") ? `${a}*` : label(a)}
+              {a.endsWith(".") ? t(`activity.actionGroups.${a.slice(0, -1)}`) : label(a)}
             </option>
           ))}
         </SelectField>
@@ -249,8 +257,7 @@ function ActivityLog() {
                       <p>
                         <span className="font-medium text-slate-900">{a.actor.name}</span>{" "}
                         <span className="text-slate-600">{label(a.action)}</span>{" "}
-                        {a.target.label ? <span className="font-medium text-slate-900">{a.target.label}</span> : null}{" "}
-                        <code className="text-[11px] text-slate-400">{a.action}</code>
+                        {a.target.label ? <span className="font-medium text-slate-900">{a.target.label}</span> : null}
                       </p>
                       {a.changes && Object.keys(a.changes).length ? (
                         <ul className="mt-1 space-y-0.5 text-xs text-slate-600">
@@ -274,37 +281,44 @@ function ActivityLog() {
 
 export function LoginAttemptsTable({ items }: { items: LoginAttempt[] }) {
   const { t } = useTranslation();
-  if (!items.length) return <p className="py-6 text-center text-sm text-slate-500">{t("activity.loginsEmpty")}</p>;
-  const columns: Column[] = [
-    { key: "time", label: t("activity.colTime") },
-    ...(items[0]?.member ? [{ key: "member", label: t("activity.member") }] : []),
-    { key: "result", label: t("activity.colResult") },
-    { key: "ip", label: t("activity.colIp"), from: "sm" },
-    { key: "device", label: t("activity.colDevice"), from: "md" },
-    { key: "2fa", label: t("activity.col2fa") },
+  if (!items.length) return <p className="py-6 text-center text-sm text-slate-600">{t("activity.loginsEmpty")}</p>;
+  const columns: Column<LoginAttempt>[] = [
+    {
+      key: "time",
+      label: t("activity.colTime"),
+      className: "whitespace-nowrap text-slate-700",
+      cell: (a) => formatDate(a.at ?? a.createdAt),
+    },
+    ...(items[0]?.member
+      ? [{ key: "member", label: t("activity.member"), cell: (a: LoginAttempt) => a.member?.name ?? "—" }]
+      : []),
+    {
+      key: "result",
+      label: t("activity.colResult"),
+      cell: (a) =>
+        a.success ? (
+          <Chip tone="emerald">{t("activity.success")}</Chip>
+        ) : (
+          <Chip tone="red">
+            {a.failureReason ? problemText(a.failureReason, t("activity.failure")) : t("activity.failure")}
+          </Chip>
+        ),
+    },
+    { key: "ip", label: t("activity.colIp"), from: "sm", className: "text-slate-700", cell: (a) => a.ip ?? "—" },
+    {
+      key: "device",
+      label: t("activity.colDevice"),
+      from: "md",
+      className: "text-slate-700",
+      cell: (a) => <span title={a.userAgent ?? ""}>{describeUserAgent(a.userAgent)}</span>,
+    },
+    {
+      key: "2fa",
+      label: t("activity.col2fa"),
+      cell: (a) => (a.twoFactorUsed ? t("common.yes") : t("common.no")),
+    },
   ];
-  return (
-    <DataTable columns={columns}>
-      {items.map((a) => (
-        <tr key={a.id}>
-          <td className="whitespace-nowrap px-4 py-2 text-slate-600 sm:px-5">{formatDate(a.at ?? a.createdAt)}</td>
-          {a.member ? <td className="px-3 py-2">{a.member.name}</td> : null}
-          <td className="px-3 py-2">
-            {a.success ? (
-              <Chip tone="emerald">{t("activity.success")}</Chip>
-            ) : (
-              <Chip tone="red">{a.failureReason ?? t("activity.failure")}</Chip>
-            )}
-          </td>
-          <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-600")}>{a.ip ?? "—"}</td>
-          <td className={cx(shownFrom("md"), "max-w-xs truncate px-3 py-2 text-slate-600")} title={a.userAgent ?? ""}>
-            {a.userAgent ?? "—"}
-          </td>
-          <td className="px-3 py-2">{a.twoFactorUsed ? t("common.yes") : t("common.no")}</td>
-        </tr>
-      ))}
-    </DataTable>
-  );
+  return <DataTable columns={columns} rows={items} rowKey={(a) => a.id} dense label={t("activity.tabLogins")} />;
 }
 
 function LoginActivity() {
@@ -350,62 +364,76 @@ function AccessReview() {
       </div>
       <Card>
         <DataTable
+          dense
+          label={t("activity.tabReview")}
+          rows={r.members}
+          rowKey={(m) => m.memberId}
+          rowProps={(m) => ({
+            className: cx(m.inactive && "bg-amber-50"),
+            "data-testid": "review-row",
+            "data-inactive": m.inactive,
+          })}
           columns={[
-            { key: "member", label: t("team.colMember") },
-            { key: "roles", label: t("team.colRoles") },
-            { key: "permissions", label: t("activity.reviewPermissions"), from: "sm" },
-            { key: "lastSignIn", label: t("activity.reviewLastSignIn"), from: "md" },
-            { key: "lastActive", label: t("activity.reviewLastActive"), from: "sm" },
-            { key: "2fa", label: t("team.col2fa"), from: "sm" },
-          ]}
-        >
-          {r.members.map((m) => {
-            const twoFa = m.twoFactorEnabled ? (
-              <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
-            ) : (
-              <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
-                {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
-              </Chip>
-            );
-            return (
-              <tr
-                key={m.memberId}
-                className={cx(m.inactive && "bg-amber-50")}
-                data-testid="review-row"
-                data-inactive={m.inactive}
-              >
-                <td className="px-4 py-2 sm:px-5">
+            {
+              key: "member",
+              label: t("team.colMember"),
+              cell: (m) => (
+                <>
                   <p className="flex flex-wrap items-center gap-1.5 font-medium text-slate-900">
-                    {m.name} {m.isOwner ? <OwnerBadge /> : null}{" "}
+                    <span className="min-w-0 break-words">{m.name}</span> {m.isOwner ? <OwnerBadge /> : null}{" "}
                     {m.inactive ? <Chip tone="amber">{t("activity.reviewInactive")}</Chip> : null}
                   </p>
-                  <p className="text-xs text-slate-500">{m.email}</p>
-                  {/* Phone: the columns that do not fit, under the name. */}
-                  <p className="mt-1 flex flex-wrap items-center gap-1.5 text-xs text-slate-500 sm:hidden">
-                    <span>
-                      {t("activity.reviewLastActive")}: {relativeTime(m.lastActiveAt)}
-                    </span>
-                    <span>{t("team.col2fa")}:</span>
-                    {twoFa}
-                  </p>
-                </td>
-                <td className="px-3 py-2">
-                  <div className="flex flex-wrap gap-1">
-                    {m.roles.map((x) => (
-                      <Chip key={x.id}>{roleName(x)}</Chip>
-                    ))}
-                  </div>
-                </td>
-                <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-700")}>
-                  {m.permissionCount}/{r.permissionCatalogueSize}
-                </td>
-                <td className={cx(shownFrom("md"), "px-3 py-2 text-slate-600")}>{relativeTime(m.lastSignInAt)}</td>
-                <td className={cx(shownFrom("sm"), "px-3 py-2 text-slate-600")}>{relativeTime(m.lastActiveAt)}</td>
-                <td className={cx(shownFrom("sm"), "px-3 py-2")}>{twoFa}</td>
-              </tr>
-            );
-          })}
-        </DataTable>
+                  <p className="truncate text-xs text-slate-600">{m.email}</p>
+                </>
+              ),
+            },
+            {
+              key: "roles",
+              label: t("team.colRoles"),
+              cell: (m) => (
+                <div className="flex flex-wrap gap-1">
+                  {m.roles.map((x) => (
+                    <Chip key={x.id}>{roleName(x)}</Chip>
+                  ))}
+                </div>
+              ),
+            },
+            {
+              key: "permissions",
+              label: t("activity.reviewPermissions"),
+              from: "sm",
+              className: "text-slate-700",
+              cell: (m) => `${m.permissionCount}/${r.permissionCatalogueSize}`,
+            },
+            {
+              key: "lastSignIn",
+              label: t("activity.reviewLastSignIn"),
+              from: "md",
+              className: "text-slate-700",
+              cell: (m) => relativeTime(m.lastSignInAt),
+            },
+            {
+              key: "lastActive",
+              label: t("activity.reviewLastActive"),
+              from: "sm",
+              className: "text-slate-700",
+              cell: (m) => relativeTime(m.lastActiveAt),
+            },
+            {
+              key: "2fa",
+              label: t("team.col2fa"),
+              from: "sm",
+              cell: (m) =>
+                m.twoFactorEnabled ? (
+                  <Chip tone="emerald">{t("team.twoFaOn")}</Chip>
+                ) : (
+                  <Chip tone={m.blockedByTwoFactorPolicy ? "red" : "amber"}>
+                    {m.blockedByTwoFactorPolicy ? t("activity.reviewBlocked") : t("team.twoFaOff")}
+                  </Chip>
+                ),
+            },
+          ]}
+        />
       </Card>
       {r.pendingInvitations.length ? (
         <Card title={t("activity.reviewPending")}>

@@ -1,14 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { useNavigate } from "react-router";
 import { z } from "zod";
-import { Checkbox, SelectField, TextField } from "../../components/fields.js";
+import { Checkbox, CodeField, PasswordField, SelectField, TextField } from "../../components/fields.js";
 import { Card, ErrorState, PageHeader, SaveRow, Spinner, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
-import { useFieldErrors, validate } from "../../lib/forms.js";
+import { useFieldErrors, useFormFields, validate } from "../../lib/forms.js";
 import { LANGUAGES } from "../../lib/i18n.js";
-import { qk } from "../../lib/session.js";
+import { LAST_ORG_KEY, qk, useMe } from "../../lib/session.js";
 import type { Org } from "../../lib/types.js";
 
 const orgBody = z.object({
@@ -21,7 +22,7 @@ const orgBody = z.object({
 
 export function OrganizationPage() {
   const { t } = useTranslation();
-  const { orgId } = useOrgContext();
+  const { orgId, me } = useOrgContext();
   const qc = useQueryClient();
   const org = useQuery({ queryKey: qk.org(orgId), queryFn: () => api<Org>(`/orgs/${orgId}`) });
   const zones = useMemo(() => {
@@ -71,7 +72,7 @@ export function OrganizationPage() {
   return (
     <div>
       <PageHeader title={t("orgSettings.title")} subtitle={t("orgSettings.subtitle")} />
-      <form onSubmit={submit} noValidate className="space-y-6">
+      <form {...fe.formProps} onSubmit={submit} noValidate className="space-y-6">
         <Card title={t("orgSettings.profile")}>
           <div className="grid gap-4 sm:grid-cols-2">
             <TextField
@@ -137,6 +138,71 @@ export function OrganizationPage() {
         </Card>
         <SaveRow error={save.error} fieldErrors={fe.errors} pending={save.isPending} />
       </form>
+      {me.isOwner ? <DeleteOrganization orgId={orgId} orgName={org.data?.name ?? ""} /> : null}
     </div>
+  );
+}
+
+/**
+ * The owner deletes the organization (DELETE /orgs/:id): re-authenticated with the password, and a
+ * 2FA code when the owner has 2FA; the organization's name typed to confirm.
+ */
+function DeleteOrganization({ orgId, orgName }: { orgId: string; orgName: string }) {
+  const { t } = useTranslation();
+  const qc = useQueryClient();
+  const navigate = useNavigate();
+  const user = useMe();
+  const form = useFormFields({ confirmName: "", password: "", code: "" });
+  const del = useMutation({
+    mutationFn: (body: { password: string; code?: string }) => api(`/orgs/${orgId}`, { method: "DELETE", body }),
+    onSuccess: async () => {
+      localStorage.removeItem(LAST_ORG_KEY);
+      toast(t("orgSettings.deleted", { org: orgName }));
+      qc.removeQueries({ queryKey: qk.org(orgId) });
+      await qc.invalidateQueries({ queryKey: qk.orgs });
+      navigate("/", { replace: true });
+    },
+    onError: (e) => form.fromServer(e),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const errors: Record<string, string> = {};
+    if (form.values.confirmName.trim() !== orgName) errors.confirmName = t("orgSettings.deleteNameMismatch");
+    if (!form.values.password) errors.password = t("validation.required");
+    if (user.data?.twoFactorEnabled && !/^\S{6,64}$/.test(form.values.code.trim())) errors.code = t("validation.code");
+    form.setErrors(errors);
+    if (Object.keys(errors).length) return;
+    del.mutate({
+      password: form.values.password,
+      ...(user.data?.twoFactorEnabled ? { code: form.values.code.trim() } : {}),
+    });
+  };
+  return (
+    <section
+      className="mt-8 rounded-xl border border-red-200 bg-white p-4 shadow-sm sm:p-5"
+      aria-labelledby="delete-org"
+    >
+      <h2 id="delete-org" className="text-base font-semibold text-red-800">
+        {t("orgSettings.deleteTitle")}
+      </h2>
+      <p className="mt-1 text-sm text-slate-700">{t("orgSettings.deleteBody", { org: orgName })}</p>
+      <form onSubmit={submit} noValidate className="mt-4 grid gap-4 sm:max-w-md">
+        <TextField
+          label={t("orgSettings.deleteConfirmName", { org: orgName })}
+          autoComplete="off"
+          {...form.field("confirmName")}
+        />
+        <PasswordField kind="current" label={t("orgSettings.deletePassword")} {...form.field("password")} />
+        {user.data?.twoFactorEnabled ? <CodeField {...form.field("code")} /> : null}
+        <SaveRow
+          error={del.error}
+          fieldErrors={form.errors}
+          pending={del.isPending}
+          label={t("orgSettings.delete")}
+          danger
+          align="start"
+        />
+      </form>
+    </section>
   );
 }

@@ -1,5 +1,5 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useEffect, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { CATALOGUE, PERMISSION_GROUPS } from "../../../shared/permissions.js";
@@ -15,13 +15,14 @@ import {
   Modal,
   PageHeader,
   Spinner,
+  TextLink,
   toast,
 } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { useFormFields, validate } from "../../lib/forms.js";
 import { qk, roleName, useRoles } from "../../lib/session.js";
-import { isSystemRole, type Role } from "../../lib/types.js";
+import { fullName, isSystemRole, type Member, type Role } from "../../lib/types.js";
 
 const roleBody = z.object({
   name: z.string().trim().min(1).max(60),
@@ -84,7 +85,7 @@ function PermissionMatrix({
                   description={
                     <>
                       {t(`permissions.${p.key}.description`)}{" "}
-                      <code className="text-[10px] text-slate-400">{p.key}</code>
+                      <code className="text-[10px] text-slate-600">{p.key}</code>
                     </>
                   }
                 />
@@ -151,7 +152,13 @@ function RoleEditor({
             <span className="font-normal">{t("roles.permissionCount", { count: permissions.length })}</span>
           </h3>
           {!me.isOwner ? <p className="mb-2 text-xs text-slate-500">{t("roles.cannotGrant")}</p> : null}
-          <PermissionMatrix value={permissions} onChange={setPermissions} />
+          <PermissionMatrix
+            value={permissions}
+            onChange={(next) => {
+              setPermissions(next);
+              form.clearField("permissions");
+            }}
+          />
           <FieldError error={form.errors.permissions} />
         </div>
         <FormError error={m.error} fieldErrors={form.errors} />
@@ -162,6 +169,66 @@ function RoleEditor({
         />
       </form>
     </Modal>
+  );
+}
+
+const HOLDERS_SHOWN = 10;
+
+/** "3 members" that opens into their names (the first ten), with the whole filtered list one link away. */
+function RoleHolders({ role, count }: { role: Role; count: number }) {
+  const { t } = useTranslation();
+  const { orgId } = useOrgContext();
+  const [open, setOpen] = useState(false);
+  const listId = useId();
+  const holders = useQuery({
+    queryKey: [...qk.members(orgId), { roleId: role.id, holders: true }],
+    queryFn: () =>
+      api<{ items: Member[]; nextCursor: string | null }>(`/orgs/${orgId}/members`, {
+        query: { roleId: role.id, limit: HOLDERS_SHOWN },
+      }),
+    enabled: open,
+  });
+  if (!count) return <p className="mt-1 text-xs text-slate-500">{t("roles.noHolders")}</p>;
+  return (
+    <div className="mt-1 text-xs">
+      <button
+        type="button"
+        className="font-medium text-emerald-800 hover:underline focus-visible:outline-2 focus-visible:outline-emerald-600"
+        aria-expanded={open}
+        aria-controls={listId}
+        onClick={() => setOpen((o) => !o)}
+        data-testid="role-holders-toggle"
+      >
+        {t("roles.memberCount", { count })}
+      </button>
+      {open ? (
+        <div id={listId} className="mt-1">
+          {holders.isPending ? (
+            <Spinner />
+          ) : holders.error ? (
+            <ErrorState error={holders.error} onRetry={() => void holders.refetch()} />
+          ) : (
+            <>
+              <ul className="flex flex-wrap gap-1" aria-label={t("roles.holders", { role: roleName(role) })}>
+                {holders.data.items.map((m) => (
+                  <li key={m.memberId}>
+                    <Chip>{fullName(m)}</Chip>
+                  </li>
+                ))}
+              </ul>
+              {count > holders.data.items.length ? (
+                <TextLink
+                  to={`/orgs/${orgId}/settings/team?role=${encodeURIComponent(role.id)}`}
+                  className="mt-1 inline-block"
+                >
+                  {t("roles.allHolders", { count })}
+                </TextLink>
+              ) : null}
+            </>
+          )}
+        </div>
+      ) : null}
+    </div>
   );
 }
 
@@ -177,7 +244,10 @@ function RoleRow({
   onView: () => void;
 }) {
   const { t } = useTranslation();
+  const { can } = useOrgContext();
   const system = isSystemRole(role);
+  // Who holds it, not only how many (issue 18): for those who may see the member list.
+  const showHolders = can("members:read");
   return (
     <li
       className="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between"
@@ -192,8 +262,11 @@ function RoleRow({
         <p className="text-sm text-slate-500">{system ? t(`systemRoles.${role.id}.description`) : role.description}</p>
         <p className="mt-1 text-xs text-slate-500">
           {t("roles.permissionCount", { count: role.permissions.length })}
-          {role.memberCount !== undefined ? ` · ${t("roles.memberCount", { count: role.memberCount })}` : ""}
+          {role.memberCount !== undefined && !showHolders
+            ? ` · ${t("roles.memberCount", { count: role.memberCount })}`
+            : ""}
         </p>
+        {showHolders && role.memberCount !== undefined ? <RoleHolders role={role} count={role.memberCount} /> : null}
       </div>
       <div className="flex shrink-0 gap-2">
         <Button variant="ghost" size="sm" onClick={onView}>

@@ -2,7 +2,7 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useMemo, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
-import { PermissionSet, QUICK_ROLE_PICKER, SYSTEM_ROLES } from "../../../shared/permissions.js";
+import { QUICK_ROLE_PICKER } from "../../../shared/permissions.js";
 import { nameSchema } from "../../../shared/schemas/common.js";
 import { inviteBody as sharedInviteBody } from "../../../shared/schemas/invitations.js";
 import {
@@ -19,25 +19,21 @@ import { Chip, cx, DialogActions, FormError, Modal, toast } from "../../componen
 import { useOrgContext } from "../../layout.js";
 import { ApiError, api } from "../../lib/api.js";
 import { useFieldErrors, useFormFields, validate } from "../../lib/forms.js";
+import { describeError } from "../../lib/problems.js";
 import { qk, roleName, useMe, useRoles } from "../../lib/session.js";
 import { fullName, isSystemRole, type Member, type Role, roleIdsOf } from "../../lib/types.js";
 
 /** Roles the acting member may grant: all for the owner, otherwise roles within their own permissions. */
 export function useGrantableRoles(): { roles: Role[]; loading: boolean } {
   const { orgId, me, can } = useOrgContext();
-  const q = useRoles(orgId, can("roles:read") || can("members:invite") || can("members:update"));
-  const fallback: Role[] = SYSTEM_ROLES.map((r) => ({
-    id: r.id,
-    name: r.name,
-    description: r.description,
-    isSystem: true,
-    permissions: [...r.permissions],
-  }));
-  const roles = q.data ?? (q.isError ? fallback : []);
-  const held = PermissionSet.of(me.isOwner ? PermissionSet.all().toArray() : me.permissions);
+  // The server names them (GET /orgs/:id/me); with roles:read, the roles list adds custom roles' descriptions.
+  const q = useRoles(orgId, can("roles:read"));
+  const described = new Map((q.data ?? []).map((r) => [r.id, r]));
   return {
-    roles: roles.filter((r) => PermissionSet.of(r.permissions).missingFrom(held).length === 0),
-    loading: q.isPending && !q.isError,
+    roles: (me.grantableRoles ?? []).map(
+      (r) => described.get(r.id) ?? { id: r.id, name: r.name, isSystem: r.isSystem, permissions: [] },
+    ),
+    loading: false,
   };
 }
 
@@ -125,12 +121,32 @@ function VerifyEmailFirst() {
   );
 }
 
+/** People one invite dialog sends at most (the server takes up to MAX_BULK_INVITATIONS in one request). */
+const MAX_INVITE_ROWS = 10;
+type PersonKey = "firstName" | "lastName" | "email";
+/** The form keys of the person in row `id`: row 0 has the plain names (a single invite's field errors land there). */
+const keyOf = (id: number, k: PersonKey) => (id === 0 ? k : `p${id}.${k}`);
+
+interface BulkInviteAnswer {
+  results: {
+    index: number;
+    email: string | null;
+    status: "invited" | "failed";
+    error?: { code: string; detail: string; errors?: { path: string; message: string }[] };
+  }[];
+  invited: number;
+  failed: number;
+}
+
 export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChange: (o: boolean) => void }) {
   const { t } = useTranslation();
   const { orgId, org } = useOrgContext();
   const qc = useQueryClient();
   const { roles } = useGrantableRoles();
-  const form = useFormFields({ firstName: "", lastName: "", email: "" });
+  const form = useFormFields<Record<string, string>>({ firstName: "", lastName: "", email: "" });
+  // Several people in one step (issue 18, peers): the rows share the roles; row 0 is always there.
+  const [rows, setRows] = useState<number[]>([0]);
+  const nextRow = useRef(1);
   const [roleIds, setRoleIds] = useState<string[]>(["operator"]);
   const quick = QUICK_ROLE_PICKER.filter((q) => roles.some((r) => r.id === q.roleId));
 
@@ -138,10 +154,20 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
   useEffect(() => {
     if (open) {
       form.setValues({ firstName: "", lastName: "", email: "" });
+      setRows([0]);
       setRoleIds([QUICK_ROLE_PICKER[0]!.roleId]); // the most restrictive role, as the KWIC guide advises
       form.clear();
     }
   }, [open]);
+
+  const personOf = (id: number) => ({
+    firstName: form.values[keyOf(id, "firstName")] ?? "",
+    lastName: form.values[keyOf(id, "lastName")] ?? "",
+    email: form.values[keyOf(id, "email")] ?? "",
+    roleIds,
+  });
+  const conflictMessage = (code: string, fallback: string) =>
+    /invit/.test(code) ? t("team.alreadyInvited") : /member/.test(code) ? t("team.alreadyMember") : fallback;
 
   const m = useMutation({
     mutationFn: (body: z.output<typeof inviteBody>) => api(`/orgs/${orgId}/invitations`, { method: "POST", body }),
@@ -152,23 +178,69 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
     },
     onError: (e) => {
       if (form.fromServer(e)) return;
-      if (e instanceof ApiError && e.status === 409) {
-        form.setErrors({
-          email: /invit/.test(e.code)
-            ? t("team.alreadyInvited")
-            : /member/.test(e.code)
-              ? t("team.alreadyMember")
-              : e.message,
-        });
+      if (e instanceof ApiError && e.status === 409)
+        form.setErrors({ email: conflictMessage(e.code, describeError(e)) });
+    },
+  });
+  const many = useMutation({
+    mutationFn: (ids: number[]) =>
+      api<BulkInviteAnswer>(`/orgs/${orgId}/invitations`, {
+        method: "POST",
+        body: { invitations: ids.map((id) => personOf(id)) },
+      }),
+    onSuccess: (answer, ids) => {
+      void qc.invalidateQueries({ queryKey: qk.invitations(orgId) });
+      if (answer.invited) toast(t("team.invitedMany", { count: answer.invited }));
+      if (!answer.failed) {
+        onOpenChange(false);
+        return;
       }
+      // The people invited leave the dialog; each refused row keeps its error on its field.
+      const errors: Record<string, string> = {};
+      const kept: number[] = [];
+      for (const r of answer.results) {
+        const id = ids[r.index];
+        if (id === undefined || r.status === "invited") continue;
+        kept.push(id);
+        const field = r.error?.errors?.[0];
+        const k = (field?.path === "firstName" || field?.path === "lastName" ? field.path : "email") as PersonKey;
+        errors[keyOf(id, k)] = field?.message ?? conflictMessage(r.error?.code ?? "", r.error?.detail ?? "");
+      }
+      const [first, ...rest] = kept;
+      // The first refused row moves to row 0's fields, so the dialog always starts with a person.
+      if (first !== undefined && first !== 0) {
+        const moved = personOf(first);
+        form.setValues((v) => ({ ...v, firstName: moved.firstName, lastName: moved.lastName, email: moved.email }));
+        for (const k of ["firstName", "lastName", "email"] as const) {
+          if (errors[keyOf(first, k)]) {
+            errors[k] = errors[keyOf(first, k)]!;
+            delete errors[keyOf(first, k)];
+          }
+        }
+      }
+      setRows([0, ...rest]);
+      form.setErrors(errors);
     },
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const v = validate(inviteBody, { ...form.values, roleIds });
-    form.setErrors(v.errors);
-    if (v.data) m.mutate(v.data);
+    if (rows.length === 1) {
+      const v = validate(inviteBody, personOf(0));
+      form.setErrors(v.errors);
+      if (v.data) m.mutate(v.data);
+      return;
+    }
+    const errors: Record<string, string> = {};
+    for (const id of rows) {
+      const v = validate(inviteBody, personOf(id));
+      for (const [k, msg] of Object.entries(v.errors)) {
+        errors[k === "roleIds" ? k : keyOf(id, k as PersonKey)] = msg;
+      }
+    }
+    form.setErrors(errors);
+    if (!Object.keys(errors).length) many.mutate(rows);
   };
+  const pending = m.isPending || many.isPending;
   return (
     <Modal
       open={open}
@@ -178,15 +250,68 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
       wide
     >
       <form onSubmit={submit} noValidate className="grid gap-5 md:grid-cols-2">
-        <div className="space-y-4">
-          <NameFields first={form.field("firstName")} last={form.field("lastName")} />
-          <TextField label={t("auth.email")} type="email" {...form.field("email")} />
+        <div className="min-w-0 space-y-4">
+          {rows.map((id, i) =>
+            i === 0 ? (
+              <div key={id} className="space-y-4">
+                <NameFields first={form.field("firstName")} last={form.field("lastName")} />
+                <TextField label={t("auth.email")} type="email" {...form.field("email")} />
+              </div>
+            ) : (
+              <fieldset
+                key={id}
+                className="space-y-3 rounded-lg border border-slate-200 p-3"
+                data-testid="invite-person"
+              >
+                <legend className="px-1 text-sm font-medium text-slate-700">
+                  {t("team.invitePerson", { n: i + 1 })}
+                </legend>
+                <NameFields first={form.field(keyOf(id, "firstName"))} last={form.field(keyOf(id, "lastName"))} />
+                <TextField label={t("auth.email")} type="email" {...form.field(keyOf(id, "email"))} />
+                <button
+                  type="button"
+                  className="text-sm font-medium text-red-700 hover:underline"
+                  onClick={() => {
+                    setRows((r) => r.filter((x) => x !== id));
+                    for (const k of ["firstName", "lastName", "email"] as const) form.clearField(keyOf(id, k));
+                  }}
+                >
+                  {t("team.inviteRemovePerson", { n: i + 1 })}
+                </button>
+              </fieldset>
+            ),
+          )}
+          {rows.length < MAX_INVITE_ROWS ? (
+            <button
+              type="button"
+              className="text-sm font-medium text-emerald-800 hover:underline"
+              onClick={() => {
+                const id = nextRow.current++;
+                form.setValues((v) => ({
+                  ...v,
+                  [keyOf(id, "firstName")]: "",
+                  [keyOf(id, "lastName")]: "",
+                  [keyOf(id, "email")]: "",
+                }));
+                setRows((r) => [...r, id]);
+              }}
+            >
+              + {t("team.inviteAddPerson")}
+            </button>
+          ) : null}
           <fieldset>
             <legend className="mb-1 text-sm font-medium text-slate-700">
-              {t("team.rolesLabel")} <span className="font-normal text-slate-400">({t("common.optional")})</span>
+              {t("team.rolesLabel")} <span className="font-normal text-slate-600">({t("common.optional")})</span>
             </legend>
             <p className="mb-2 text-xs text-slate-500">{t("team.rolesHelp")}</p>
-            <RoleChecklist roles={roles} value={roleIds} onChange={setRoleIds} />
+            <RoleChecklist
+              roles={roles}
+              value={roleIds}
+              onChange={(next) => {
+                setRoleIds(next);
+                form.clearField("roleIds");
+              }}
+            />
             <FieldError error={form.errors.roleIds} />
           </fieldset>
         </div>
@@ -220,11 +345,21 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
           </ul>
         </aside>
         <div className="flex flex-col gap-3 md:col-span-2">
-          {isEmailNotVerified(m.error) ? <VerifyEmailFirst /> : <FormError error={m.error} fieldErrors={form.errors} />}
+          {isEmailNotVerified(m.error ?? many.error) ? (
+            <VerifyEmailFirst />
+          ) : (
+            <FormError error={m.error ?? many.error} fieldErrors={form.errors} />
+          )}
           <DialogActions
             onCancel={() => onOpenChange(false)}
-            pending={m.isPending}
-            submitLabel={m.isPending ? t("team.sending") : t("team.sendInvite")}
+            pending={pending}
+            submitLabel={
+              pending
+                ? t("team.sending")
+                : rows.length > 1
+                  ? t("team.sendInvites", { count: rows.length })
+                  : t("team.sendInvite")
+            }
           />
         </div>
       </form>
@@ -232,17 +367,21 @@ export function InviteDialog({ open, onOpenChange }: { open: boolean; onOpenChan
   );
 }
 
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}
+
 const editBody = z.object({ firstName: nameSchema, lastName: nameSchema });
 
 export function EditMemberDrawer({ member, onClose }: { member: Member | null; onClose: () => void }) {
   const { t } = useTranslation();
-  const { orgId } = useOrgContext();
-  const me = useMe();
+  const { orgId, memberActions, roleLabel } = useOrgContext();
   const qc = useQueryClient();
   const { roles } = useGrantableRoles();
   const form = useFormFields({ firstName: "", lastName: "" });
   const [roleIds, setRoleIds] = useState<string[]>([]);
-  const isSelf = Boolean(member && me.data && member.userId === me.data.id);
+  // One's own roles (and roles one could not grant) are shown, not changed: the server would refuse.
+  const lockedRoles = !member || !memberActions(member).changeRoles;
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset per member
   useEffect(() => {
     if (member) {
@@ -256,9 +395,9 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
     const ids = new Set(roles.map((r) => r.id));
     const extra = (member ? roleIdsOf(member) : [])
       .filter((id) => !ids.has(id))
-      .map((id) => ({ id, name: member?.roles?.find((r) => r.id === id)?.name ?? id, permissions: [] as string[] }));
+      .map((id) => ({ id, name: roleLabel(id), permissions: [] as string[] }));
     return [...roles, ...extra];
-  }, [roles, member]);
+  }, [roles, member, roleLabel]);
   const m = useMutation({
     mutationFn: (body: { firstName: string; lastName: string; roleIds?: string[] }) =>
       api(`/orgs/${orgId}/members/${member!.memberId}`, { method: "PATCH", body }),
@@ -274,7 +413,10 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
     e.preventDefault();
     const v = validate(editBody, form.values);
     form.setErrors(v.errors);
-    if (v.data) m.mutate(isSelf ? v.data : { ...v.data, roleIds });
+    if (!v.data || !member) return;
+    // Only what changed: a name-only edit does not resend the roles.
+    const rolesChanged = !sameSet(roleIdsOf(member), roleIds);
+    m.mutate(lockedRoles || !rolesChanged ? v.data : { ...v.data, roleIds });
   };
   return (
     <Modal
@@ -290,8 +432,8 @@ export function EditMemberDrawer({ member, onClose }: { member: Member | null; o
           <TextField label={t("auth.email")} name="email" value={member.email} readOnly disabled />
           <fieldset>
             <legend className="mb-2 text-sm font-medium text-slate-700">{t("team.rolesLabel")}</legend>
-            {isSelf ? <p className="mb-2 text-xs text-amber-700">{t("team.editSelf")}</p> : null}
-            <RoleChecklist roles={shown} value={roleIds} onChange={setRoleIds} disabled={isSelf} />
+            {lockedRoles ? <p className="mb-2 text-xs text-amber-800">{t("team.editSelf")}</p> : null}
+            <RoleChecklist roles={shown} value={roleIds} onChange={setRoleIds} disabled={lockedRoles} />
             <FieldError error={form.errors.roleIds} />
           </fieldset>
           <FormError error={m.error} fieldErrors={form.errors} />
@@ -471,7 +613,7 @@ export function TransferOwnershipDialog({
         codeNote: needsCode ? t("team.transferCodeNote") : "",
       })}
     >
-      <form onSubmit={submit} noValidate className="space-y-4">
+      <form {...fe.formProps} onSubmit={submit} noValidate className="space-y-4">
         <SelectField
           label={t("team.transferTo")}
           value={memberId}

@@ -1,0 +1,4 @@
+CREATE INDEX "conversations_org_assignee_last_idx" ON "conversations" USING btree ("org_id","assignee_member_id","last_message_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "conversations_org_team_last_idx" ON "conversations" USING btree ("org_id","team_id","last_message_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "conversations_snoozed_due_idx" ON "conversations" USING btree ("snoozed_until") WHERE "conversations"."status" = 'snoozed';--> statement-breakpoint
+CREATE INDEX "messages_org_created_idx" ON "messages" USING btree ("org_id","created_at");

@@ -1,0 +1,1 @@
+ALTER TABLE "member_presence" ADD COLUMN "stream_seen_at" timestamp with time zone;

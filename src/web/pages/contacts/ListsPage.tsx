@@ -1,0 +1,155 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { Link } from "react-router";
+import { type Column, DataTable, QueryView } from "../../components/data.js";
+import { TextArea, TextField } from "../../components/fields.js";
+import { Button, Card, Confirm, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { useOrgContext } from "../../layout.js";
+import { api } from "../../lib/api.js";
+import { useFormFields } from "../../lib/forms.js";
+import { type ContactList, useLists, wk } from "../../lib/workspace.js";
+import { ContactsTabs, EditDeleteMenu, fieldErrorsOf } from "./shared.js";
+
+/** Conflicts that name no field, put on the field they are about. */
+const CONFLICT_FIELDS = { list_name_taken: "name" };
+
+/** Static lists of contacts, with how many each holds. */
+export function ListsPage() {
+  const { t, i18n } = useTranslation();
+  const { orgId, can } = useOrgContext();
+  const qc = useQueryClient();
+  const canManage = can("contacts:manage");
+  const lists = useLists(orgId);
+  const [editing, setEditing] = useState<{ list: ContactList | null } | null>(null);
+  const [deleting, setDeleting] = useState<ContactList | null>(null);
+  const remove = useMutation({
+    mutationFn: (l: ContactList) => api(`/orgs/${orgId}/lists/${l.id}`, { method: "DELETE" }),
+    onSuccess: (_r, l) => {
+      toast(t("lists.deleted", { name: l.name }));
+      setDeleting(null);
+      void qc.invalidateQueries({ queryKey: wk.lists(orgId) });
+      void qc.invalidateQueries({ queryKey: wk.contacts(orgId) });
+    },
+  });
+  const columns: Column<ContactList>[] = [
+    {
+      key: "name",
+      label: t("lists.colName"),
+      cell: (l) => (
+        <div className="min-w-0">
+          <Link to={`/orgs/${orgId}/contacts?listId=${l.id}`} className="font-medium text-emerald-700 hover:underline">
+            {l.name}
+          </Link>
+          {l.description ? <p className="truncate text-xs text-slate-500">{l.description}</p> : null}
+        </div>
+      ),
+    },
+    {
+      key: "count",
+      label: t("lists.colCount"),
+      className: "tabular-nums text-slate-700",
+      cell: (l) => <span data-testid="list-count">{l.contactCount.toLocaleString(i18n.language)}</span>,
+    },
+  ];
+  if (canManage)
+    columns.push({
+      key: "actions",
+      label: t("common.actions"),
+      actions: true,
+      cell: (l) => (
+        <EditDeleteMenu
+          label={t("lists.actionsFor", { name: l.name })}
+          onEdit={() => setEditing({ list: l })}
+          onDelete={() => setDeleting(l)}
+        />
+      ),
+    });
+  return (
+    <div>
+      <PageHeader
+        title={t("lists.title")}
+        subtitle={t("lists.subtitle")}
+        actions={canManage ? <Button onClick={() => setEditing({ list: null })}>{t("lists.new")}</Button> : null}
+      />
+      <ContactsTabs />
+      <Card className="overflow-hidden">
+        <QueryView query={lists}>
+          {(data) =>
+            data.length ? (
+              <DataTable
+                label={t("lists.title")}
+                columns={columns}
+                rows={data}
+                rowKey={(l) => l.id}
+                rowProps={(l) => ({ "data-testid": "list-row", "data-name": l.name })}
+              />
+            ) : (
+              <p className="py-6 text-center text-sm text-slate-500">{t("lists.empty")}</p>
+            )
+          }
+        </QueryView>
+      </Card>
+      {editing ? <ListDialog list={editing.list} onClose={() => setEditing(null)} /> : null}
+      <Confirm
+        open={deleting !== null}
+        onOpenChange={(o) => {
+          if (!o) {
+            setDeleting(null);
+            remove.reset();
+          }
+        }}
+        title={t("lists.deleteTitle", { name: deleting?.name ?? "" })}
+        body={t("lists.deleteBody", { count: deleting?.contactCount ?? 0 })}
+        confirmLabel={t("common.delete")}
+        onConfirm={() => deleting && remove.mutate(deleting)}
+        pending={remove.isPending}
+        error={remove.error}
+      />
+    </div>
+  );
+}
+
+function ListDialog({ list, onClose }: { list: ContactList | null; onClose: () => void }) {
+  const { t } = useTranslation();
+  const { orgId } = useOrgContext();
+  const qc = useQueryClient();
+  const { values, field, setErrors } = useFormFields({
+    name: list?.name ?? "",
+    description: list?.description ?? "",
+  });
+  const save = useMutation({
+    mutationFn: () => {
+      const body = { name: values.name.trim(), description: values.description.trim() };
+      return list
+        ? api<ContactList>(`/orgs/${orgId}/lists/${list.id}`, { method: "PATCH", body })
+        : api<ContactList>(`/orgs/${orgId}/lists`, { method: "POST", body });
+    },
+    onSuccess: (l) => {
+      toast(list ? t("lists.saved", { name: l.name }) : t("lists.created", { name: l.name }));
+      void qc.invalidateQueries({ queryKey: wk.lists(orgId) });
+      onClose();
+    },
+    onError: (e) => setErrors(fieldErrorsOf(e, CONFLICT_FIELDS)),
+  });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!values.name.trim()) return setErrors({ name: t("validation.required") });
+    save.mutate();
+  };
+  return (
+    <Modal open onOpenChange={(o) => !o && onClose()} title={list ? t("lists.editTitle") : t("lists.newTitle")}>
+      <form onSubmit={submit} noValidate className="space-y-4">
+        <TextField label={t("lists.name")} maxLength={100} {...field("name")} />
+        <TextArea label={t("lists.description")} rows={3} maxLength={500} {...field("description")} />
+        {/* Quiet when the server named the field: the message is there, and goes as the field changes. */}
+        <FormError error={save.error} fieldErrors={fieldErrorsOf(save.error, CONFLICT_FIELDS)} />
+        <DialogActions
+          onCancel={onClose}
+          submitLabel={save.isPending ? t("common.saving") : list ? t("common.save") : t("lists.create")}
+          pending={save.isPending}
+        />
+      </form>
+    </Modal>
+  );
+}
