@@ -379,12 +379,14 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
     await expect.poll(() => manager.url()).not.toBe(first);
     await manager.keyboard.press("k");
     await expect.poll(() => manager.url()).toBe(first);
+    // r, on a conversation known to take replies (the customer wrote in and it is open), once
+    // its own reply box is on the screen: right after k the previous thread may still be shown.
+    await manager.goto(`/orgs/${orgId}/inbox/${othersConversationId}?view=all`);
     const composer = manager.locator("textarea[data-composer]");
-    if (await composer.count()) {
-      await manager.keyboard.press("r");
-      await expect.poll(() => composer.evaluate((el) => el === document.activeElement)).toBe(true);
-      await manager.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    }
+    await see(composer);
+    await manager.keyboard.press("r");
+    await expect.poll(() => composer.evaluate((el) => el === document.activeElement)).toBe(true);
+    await manager.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await manager.keyboard.press("Escape");
     await expect.poll(() => new URL(manager.url()).pathname).toBe(`/orgs/${orgId}/inbox`);
   });
