@@ -3,7 +3,7 @@
 // then the browser suite in Debian's Chromium when it is installed. Without Chromium
 // the browser suite is skipped, loudly. Prints one closing "N passed, N failed" line.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { binOf } from "./bin.mjs";
 
 const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -12,18 +12,36 @@ mkdirSync("test-results", { recursive: true });
 
 function run(name, args) {
   const out = `test-results/${name}.json`;
+  const flakyFile = `test-results/${name}-flaky.json`;
+  for (const f of [out, flakyFile]) rmSync(f, { force: true });
   const res = spawnSync(
     process.execPath,
-    [binOf("vitest"), "run", ...args, "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...extra],
+    [
+      binOf("vitest"),
+      "run",
+      ...args,
+      "--reporter=default",
+      "--reporter=json",
+      `--outputFile.json=${out}`,
+      // Names every test that passed only on a retry (test/flaky-reporter.ts).
+      "--reporter=./test/flaky-reporter.ts",
+      ...extra,
+    ],
     {
       stdio: "inherit",
-      env: process.env,
+      env: { ...process.env, FLAKY_REPORT: flakyFile },
     },
   );
-  let counts = { passed: 0, failed: 0, skipped: 0 };
+  let counts = { passed: 0, failed: 0, skipped: 0, flaky: 0 };
   if (existsSync(out)) {
     const r = JSON.parse(readFileSync(out, "utf8"));
-    counts = { passed: r.numPassedTests, failed: r.numFailedTests, skipped: r.numPendingTests + (r.numTodoTests ?? 0) };
+    const flaky = existsSync(flakyFile) ? JSON.parse(readFileSync(flakyFile, "utf8")).length : 0;
+    counts = {
+      passed: r.numPassedTests,
+      failed: r.numFailedTests,
+      skipped: r.numPendingTests + (r.numTodoTests ?? 0),
+      flaky,
+    };
   }
   return { ok: res.status === 0, counts };
 }
@@ -52,9 +70,11 @@ const total = results.reduce(
     passed: a.passed + r.counts.passed,
     failed: a.failed + r.counts.failed,
     skipped: a.skipped + r.counts.skipped,
+    flaky: a.flaky + r.counts.flaky,
   }),
-  { passed: 0, failed: 0, skipped: 0 },
+  { passed: 0, failed: 0, skipped: 0, flaky: 0 },
 );
 const ok = results.every((r) => r.ok);
-console.log(`\n${total.passed} passed, ${total.failed} failed, ${total.skipped} skipped`);
+const flaky = total.flaky ? ` (${total.flaky} only on a retry: FLAKY, named above)` : "";
+console.log(`\n${total.passed} passed${flaky}, ${total.failed} failed, ${total.skipped} skipped`);
 process.exit(ok ? 0 : 1);

@@ -4,36 +4,17 @@
  * temporary PGlite, the embedded fake Graph API). A customer writes a keyword from /dev/phone and
  * gets the automatic reply there; the conversation lands in the automation's team.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import path from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { a11yProblems } from "./a11y.js";
-import { e2eApi } from "./api.js";
-import {
-  countIs,
-  ensureWebBuilt,
-  gone,
-  hasText,
-  launchBrowser,
-  newContext,
-  PHONE,
-  type RunningServer,
-  SHOTS,
-  see,
-  shoot,
-  startServer,
-  until,
-} from "./server.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { countIs, gone, hasText, PHONE, SETUP_MS, see, shoot, until } from "./server.js";
+import { accessible, browserSuite, noSidewaysScroll } from "./suite.js";
 
 const OWNER = { firstName: "Aria", lastName: "Owner", email: "aria@auto.test", password: "correct horse battery 7" };
 const OPERATOR = { firstName: "Olaf", lastName: "Operator", email: "olaf@auto.test", password: "staple paper 4545" };
 
-let server: RunningServer;
-const { call, mailedToken } = e2eApi(() => server.url);
-let browser: Browser;
+const suite = browserSuite("automations", ["owner", "operator", "customer"] as const);
+const { call, step } = suite;
 let ownerCtx: BrowserContext;
-let operatorCtx: BrowserContext;
 let owner: Page;
 let operator: Page;
 let phone: Page;
@@ -41,67 +22,27 @@ let orgId = "";
 let channelId = "";
 let teamId = "";
 const CUSTOMER = "15550107788";
-const passed = new Set<string>();
 
-function step(name: string, needs: string[], fn: () => Promise<void>) {
-  it(name, async (ctx: TestContext) => {
-    const missing = needs.filter((n) => !passed.has(n));
-    if (missing.length) ctx.skip(`needs: ${missing.join(", ")}`);
-    try {
-      await fn();
-    } catch (err) {
-      mkdirSync(SHOTS, { recursive: true });
-      const slug = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
-      for (const [who, page] of [
-        ["owner", owner],
-        ["phone", phone],
-        ["operator", operator],
-      ] as const)
-        await page
-          ?.screenshot({ path: path.join(SHOTS, `FAILED-automations-${slug}-${who}.png`), fullPage: true })
-          .catch(() => undefined);
-      throw err;
-    }
-    passed.add(name);
-  });
-}
-
-async function accessible(page: Page, where: string): Promise<void> {
-  expect(await a11yProblems(page), `${where} at ${page.viewportSize()?.width}px`).toEqual([]);
-}
-
+/** At phone width, nothing scrolls sideways. */
 async function noSideScroll(page: Page): Promise<void> {
   await page.setViewportSize(PHONE);
-  const width = await page.evaluate(() => document.documentElement.scrollWidth);
-  expect(width).toBeLessThanOrEqual(PHONE.width);
+  await noSidewaysScroll(page);
 }
 
 describe("web app: Automations and business hours", { concurrent: false }, () => {
   beforeAll(async () => {
-    ensureWebBuilt();
-    for (const f of existsSync(SHOTS) ? readdirSync(SHOTS) : [])
-      if (f.startsWith("FAILED-automations-")) rmSync(path.join(SHOTS, f));
-    server = await startServer();
-    browser = await launchBrowser();
-    ownerCtx = await newContext(browser, server.url);
-    operatorCtx = await newContext(browser, server.url);
-    owner = await ownerCtx.newPage();
-    operator = await operatorCtx.newPage();
-    phone = await (await newContext(browser, server.url)).newPage();
-  }, 180_000);
+    await suite.start();
+    ownerCtx = suite.ctx("owner");
+    owner = suite.page("owner");
+    operator = suite.page("operator");
+    phone = suite.page("customer");
+  }, SETUP_MS);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => suite.stop());
 
   const setup = "setup over HTTP: owner, a simulator number, a Sales team, an Operator";
   step(setup, [], async () => {
-    await call(ownerCtx, "POST", "/auth/signup", { ...OWNER, language: "en" });
-    const token = await mailedToken(ownerCtx, OWNER.email, /verify-email\?token=([\w-]+)/);
-    await call(ownerCtx, "POST", "/auth/verify-email", { token });
-    await call(ownerCtx, "POST", "/auth/login", { email: OWNER.email, password: OWNER.password });
-    orgId = (await call<{ id: string }>(ownerCtx, "POST", "/orgs", { name: "Auto Co" })).id;
+    orgId = await suite.ownerWithOrg("owner", OWNER, "Auto Co");
     channelId = (
       await call<{ id: string }>(ownerCtx, "POST", `/orgs/${orgId}/channels`, {
         name: "Support line",
@@ -111,14 +52,7 @@ describe("web app: Automations and business hours", { concurrent: false }, () =>
     ).id;
     teamId = (await call<{ id: string }>(ownerCtx, "POST", `/orgs/${orgId}/teams`, { name: "Sales", memberIds: [] }))
       .id;
-    await call(ownerCtx, "POST", `/orgs/${orgId}/invitations`, {
-      email: OPERATOR.email,
-      firstName: OPERATOR.firstName,
-      lastName: OPERATOR.lastName,
-      roleIds: ["operator"],
-    });
-    const inv = await mailedToken(ownerCtx, OPERATOR.email, /\/invite\/([\w-]+)/);
-    await call(operatorCtx, "POST", "/invitations/accept", { token: inv, password: OPERATOR.password });
+    await suite.invite("owner", orgId, OPERATOR, "operator", "operator");
   });
 
   const created = "the owner builds a keyword automation: reply, then assign to Sales";

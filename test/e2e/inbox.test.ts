@@ -8,27 +8,10 @@
  * each screen.
  * Screenshots: screenshots-out/inbox-*.png.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import path from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { a11yProblems } from "./a11y.js";
-import { e2eApi } from "./api.js";
-import {
-  countIs,
-  ensureWebBuilt,
-  gone,
-  hasText,
-  launchBrowser,
-  newContext,
-  PHONE,
-  type RunningServer,
-  SHOTS,
-  see,
-  shoot,
-  startServer,
-  until,
-} from "./server.js";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect } from "vitest";
+import { countIs, gone, hasText, PHONE, SETUP_MS, see, shoot, until } from "./server.js";
+import { accessible, browserSuite } from "./suite.js";
 
 const OWNER = { firstName: "Wendy", lastName: "Owner", email: "wendy@inbox.test", password: "correct horse battery 9" };
 const MANAGER = { firstName: "Mia", lastName: "Manager", email: "mia@inbox.test", password: "staple paper 4242" };
@@ -36,10 +19,9 @@ const OPERATOR = { firstName: "Otto", lastName: "Operator", email: "otto@inbox.t
 const CUSTOMER = "15551230001";
 const OTHER_CUSTOMER = "15551230002";
 
-let server: RunningServer;
-const { call, mailedToken } = e2eApi(() => server.url);
-let browser: Browser;
-const ctxs: Partial<Record<"owner" | "manager" | "operator" | "customer", BrowserContext>> = {};
+const suite = browserSuite("inbox", ["owner", "manager", "operator", "customer"] as const);
+const { call, step } = suite;
+const ctx = (who: "owner" | "manager" | "operator" | "customer"): BrowserContext => suite.ctx(who);
 let manager: Page;
 let operator: Page;
 let phone: Page;
@@ -47,47 +29,6 @@ let orgId = "";
 let channelId = "";
 let conversationId = "";
 let othersConversationId = "";
-const passed = new Set<string>();
-
-function step(name: string, needs: string[], fn: () => Promise<void>) {
-  it(name, async (ctx: TestContext) => {
-    const missing = needs.filter((n) => !passed.has(n));
-    if (missing.length) ctx.skip(`needs: ${missing.join(", ")}`);
-    try {
-      await fn();
-    } catch (err) {
-      mkdirSync(SHOTS, { recursive: true });
-      const slug = name.replace(/[^a-z0-9]+/gi, "-").slice(0, 60);
-      for (const [who, page] of [
-        ["manager", manager],
-        ["operator", operator],
-        ["phone", phone],
-      ] as const)
-        await page
-          ?.screenshot({ path: path.join(SHOTS, `FAILED-inbox-${slug}-${who}.png`), fullPage: true })
-          .catch(() => undefined);
-      throw err;
-    }
-    passed.add(name);
-  });
-}
-
-const ctx = (who: keyof typeof ctxs) => ctxs[who] as BrowserContext;
-
-async function invite(who: typeof MANAGER, roleId: string, c: BrowserContext): Promise<void> {
-  await call(ctx("owner"), "POST", `/orgs/${orgId}/invitations`, {
-    email: who.email,
-    firstName: who.firstName,
-    lastName: who.lastName,
-    roleIds: [roleId],
-  });
-  const token = await mailedToken(ctx("owner"), who.email, /\/invite\/([\w-]+)/);
-  await call(c, "POST", "/invitations/accept", { token, password: who.password });
-}
-
-async function accessible(page: Page, where: string): Promise<void> {
-  expect(await a11yProblems(page), `${where} at ${page.viewportSize()?.width}px`).toEqual([]);
-}
 
 /** The customer types a message on the development phone (through the signed webhook). */
 async function openPhone(from: string): Promise<void> {
@@ -127,31 +68,18 @@ const row = (page: Page, id: string) => page.locator(`[data-testid="conversation
 
 describe("web app: the shared inbox", { concurrent: false }, () => {
   beforeAll(async () => {
-    ensureWebBuilt();
-    for (const f of existsSync(SHOTS) ? readdirSync(SHOTS) : [])
-      if (f.startsWith("FAILED-inbox-")) rmSync(path.join(SHOTS, f));
-    server = await startServer();
-    browser = await launchBrowser();
-    for (const who of ["owner", "manager", "operator", "customer"] as const)
-      ctxs[who] = await newContext(browser, server.url);
-    manager = await ctx("manager").newPage();
-    operator = await ctx("operator").newPage();
-    phone = await ctx("customer").newPage();
-  }, 180_000);
+    await suite.start();
+    manager = suite.page("manager");
+    operator = suite.page("operator");
+    phone = suite.page("customer");
+  }, SETUP_MS);
 
-  afterAll(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  afterAll(() => suite.stop());
 
   const setup = "setup over HTTP: owner, a simulator number, a Chat Manager and an Operator";
   step(setup, [], async () => {
+    orgId = await suite.ownerWithOrg("owner", OWNER, "Inbox Co");
     const o = ctx("owner");
-    await call(o, "POST", "/auth/signup", { ...OWNER, language: "en" });
-    const token = await mailedToken(o, OWNER.email, /verify-email\?token=([\w-]+)/);
-    await call(o, "POST", "/auth/verify-email", { token });
-    await call(o, "POST", "/auth/login", { email: OWNER.email, password: OWNER.password });
-    orgId = (await call<{ id: string }>(o, "POST", "/orgs", { name: "Inbox Co" })).id;
     channelId = (
       await call<{ id: string }>(o, "POST", `/orgs/${orgId}/channels`, {
         name: "Support line",
@@ -159,8 +87,8 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
         displayPhoneNumber: "+1 555 010 0000",
       })
     ).id;
-    await invite(MANAGER, "chat_manager", ctx("manager"));
-    await invite(OPERATOR, "operator", ctx("operator"));
+    await suite.invite("owner", orgId, MANAGER, "chat_manager", "manager");
+    await suite.invite("owner", orgId, OPERATOR, "operator", "operator");
   });
 
   const queued = "a customer's message from /dev/phone shows under Unassigned for the Chat Manager";
