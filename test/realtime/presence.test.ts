@@ -4,7 +4,7 @@ import { activity, conversations } from "../../src/server/db/schema/index.js";
 import { JOBS_SCHEMA } from "../../src/server/jobs/queue.js";
 import { backlogJob } from "../../src/server/modules/conversations/assignment.js";
 import { eventHub } from "../../src/server/modules/events/hub.js";
-import { autoOfflineJob } from "../../src/server/modules/presence/auto-offline.js";
+import { autoOfflineJob, sweepStaleStreamsJob } from "../../src/server/modules/presence/auto-offline.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
 import { customerWrites, type InboxFixture, inboxOrg, type Member } from "../inbox/helpers.js";
 import { listen, SseClient } from "./sse.js";
@@ -61,6 +61,12 @@ async function offlineJobs(m: Member): Promise<number> {
   );
   const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { n: number }[];
   return Number(rows[0]?.n ?? 0);
+}
+
+/** One run of the every-minute sweep, now: whether it set anyone offline (1) or not (0). */
+async function sweep(): Promise<number> {
+  await t.app.ctx.jobs.enqueue(t.database.db, sweepStaleStreamsJob, {});
+  return t.app.ctx.jobs.drain(sweepStaleStreamsJob);
 }
 
 const presenceOf = async (f: InboxFixture, m: Member) =>
@@ -188,5 +194,41 @@ describe("automatic offline after the last event stream closes", () => {
     } finally {
       await other.close();
     }
+  });
+
+  it("an instance that stops without closing its streams: the sweep sets its members offline after the grace", async () => {
+    const f = await inboxOrg(t, "Auto Offline Crash Co");
+    const gone = await createTestApp({ database: t.database, env: ENV });
+    await setPresence(f, f.operator, "online");
+    await setPresence(f, f.operator2, "online");
+    // operator streams on the instance that goes away; operator2 streams here, and stays.
+    await stream(gone, await listen(gone), f, f.operator);
+    const here = await stream(t, url, f, f.operator2);
+    // Stopping closes the streams without the close hook (as a crash would): no job is enqueued.
+    await gone.close();
+    expect(await offlineJobs(f.operator)).toBe(0);
+    // Within the grace the sweep leaves both alone (it sweeps every organization: what it counts
+    // may include members of the other tests, so each member's status is what is checked).
+    await sweep();
+    expect((await presenceOf(f, f.operator)).status).toBe("online");
+    await sleep(GRACE_MS + 300);
+    // operator2's stream here is refreshed (a third of the grace); operator's is stale: offline.
+    expect(await sweep()).toBe(1);
+    expect((await presenceOf(f, f.operator)).status).toBe("offline");
+    expect((await presenceOf(f, f.operator2)).status).toBe("online");
+    here.close();
+  });
+
+  it("the sweep leaves a member whose status changed after their last stream (busy through the API, no tab open)", async () => {
+    const f = await inboxOrg(t, "Auto Offline Api Co");
+    await setPresence(f, f.operator, "online");
+    const c = await stream(t, url, f, f.operator);
+    await closeStream(t, f, f.operator, c);
+    // Busy through the API after the tab closed: a status chosen after the last stream stands.
+    await setPresence(f, f.operator, "busy");
+    await sleep(GRACE_MS + 300);
+    await t.app.ctx.jobs.drain(autoOfflineJob);
+    await sweep();
+    expect((await presenceOf(f, f.operator)).status).toBe("busy");
   });
 });

@@ -34,6 +34,10 @@ export const memberPresence = pgTable(
     ),
     // The candidates of an assignment: the organization's online members.
     index("member_presence_online_idx").on(t.orgId).where(sql`${t.status} = 'online'`),
+    // The stale-stream sweep (presence/auto-offline.ts): available members by when a stream was last seen.
+    index("member_presence_stream_seen_idx")
+      .on(t.streamSeenAt)
+      .where(sql`${t.status} in ('online', 'busy') and ${t.streamSeenAt} is not null`),
   ],
 );
 

@@ -17,6 +17,11 @@ import { statusChanged } from "./service.js";
  * close enqueues a delayed job (it survives restarts) carrying that time; whichever instance runs
  * it sets offline only when the row was not touched since (no stream anywhere) and the status
  * did not change since.
+ *
+ * An instance that stops without closing its streams (killed, crashed, its machine lost) enqueues
+ * no job, and its members' `stream_seen_at` stops being refreshed. A sweep every minute finds the
+ * online or busy members not seen streaming anywhere for longer than the grace (and whose status
+ * did not change since) and runs the same check for them.
  */
 
 export const AUTO_OFFLINE_ACTOR: Actor = { ...SYSTEM_ACTOR, name: "Automatic offline" };
@@ -109,12 +114,53 @@ export async function offlineIfNoStream(
   });
 }
 
+/** Recurring: the sweep for streams an instance left behind when it stopped without closing them. */
+export const sweepStaleStreamsJob = defineJob<Record<string, never>>({
+  name: "presence.sweep_stale_streams",
+  cron: "* * * * *",
+  queue: { policy: "singleton", retryLimit: 2, retryDelay: 30, expireInSeconds: 300 },
+});
+
+/** How many members one sweep sets offline at most; the next minute's sweep goes on. */
+export const SWEEP_BATCH = 500;
+
+/**
+ * Online or busy members whose stream was last seen longer than the grace ago and whose status
+ * did not change since: each through `offlineIfNoStream` (which checks again under the row lock).
+ * Returns how many went offline. A live instance refreshes its members' `stream_seen_at` every
+ * `touchIntervalMs` (a third of the grace at most), so a time older than the grace means no
+ * stream of theirs is open on any running instance.
+ */
+export async function sweepStaleStreams(ctx: AppContext, hub: EventHub): Promise<number> {
+  const stale = rows<{ org_id: string; member_id: string; seen: string }>(
+    await ctx.db.execute(sql`
+      select org_id, member_id,
+        to_char(stream_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as seen
+      from member_presence
+      where status in ('online', 'busy') and stream_seen_at is not null
+        and stream_seen_at < now() - make_interval(secs => ${ctx.config.presenceOfflineGraceMs / 1000})
+        and status_changed_at <= stream_seen_at
+      order by stream_seen_at
+      limit ${SWEEP_BATCH}`),
+  );
+  let offline = 0;
+  for (const r of stale) {
+    if (await offlineIfNoStream(ctx, hub, { orgId: r.org_id, memberId: r.member_id, closedAt: r.seen })) offline++;
+  }
+  return offline;
+}
+
 /**
  * Wires automatic offline into an app: the job, the hub's open/close hook, and the refresh timer.
  * Returns what stops it (awaits the writes in flight).
  */
 export function startAutoOffline(ctx: AppContext, hub: EventHub): () => Promise<void> {
   ctx.jobs.register(autoOfflineJob, async ({ data }) => offlineIfNoStream(ctx, hub, data));
+  ctx.jobs.register(sweepStaleStreamsJob, async () => {
+    const offline = await sweepStaleStreams(ctx, hub);
+    if (offline > 0) ctx.log.info({ offline }, "presence: members left online by a stopped instance set offline");
+    return offline > 0;
+  });
   const inFlight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>, what: string) => {
     const q = p.catch((err) => ctx.log.warn({ err }, `automatic offline: ${what} failed`));

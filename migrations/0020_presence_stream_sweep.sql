@@ -1,0 +1,1 @@
+CREATE INDEX "member_presence_stream_seen_idx" ON "member_presence" USING btree ("stream_seen_at") WHERE "member_presence"."status" in ('online', 'busy') and "member_presence"."stream_seen_at" is not null;
