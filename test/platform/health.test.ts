@@ -37,6 +37,7 @@ describe("health probes", () => {
         "mail.send": idle,
         "notifications.mail": idle,
         "presence.auto_offline": idle,
+        "presence.sweep_stale_streams": idle,
         "whatsapp.send": idle,
         "whatsapp.webhook": idle,
       },

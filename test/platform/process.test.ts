@@ -74,6 +74,12 @@ const JOB_TYPES = {
     failed: 0,
   },
   "presence.auto_offline": { queued: 0, deferred: 0, active: 0, failed: 0 },
+  "presence.sweep_stale_streams": {
+    queued: expect.any(Number),
+    deferred: expect.any(Number),
+    active: expect.any(Number),
+    failed: 0,
+  },
   "whatsapp.send": { queued: 0, deferred: 0, active: 0, failed: 0 },
   "whatsapp.webhook": { queued: 0, deferred: 0, active: 0, failed: 0 },
 };
