@@ -319,6 +319,32 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
     await expect.poll(() => new URL(manager.url()).pathname).toBe(`/orgs/${orgId}/inbox`);
   });
 
+  step(
+    "with the event stream open, an idle inbox does not poll; an event refreshes the open thread",
+    [noted],
+    async () => {
+      await manager.goto(`/orgs/${orgId}/inbox/${othersConversationId}?view=all`);
+      await see(manager.getByTestId("thread-title"));
+      const asked: string[] = [];
+      const onRequest = (r: { url(): string }) => {
+        if (/\/conversations(\/|\?|$)/.test(new URL(r.url()).pathname + new URL(r.url()).search)) asked.push(r.url());
+      };
+      manager.on("request", onRequest);
+      try {
+        // Polling every 3 s would have asked twice by now, for the list, the conversation and the thread.
+        await manager.waitForTimeout(6_500);
+        expect(asked, "requests while idle with the event stream open").toEqual([]);
+        // Another member's note reaches this thread through the stream, with no reload.
+        await call(ctx("owner"), "POST", `/orgs/${orgId}/conversations/${othersConversationId}/notes`, {
+          text: "Live through the event stream",
+        });
+        await see(manager.getByTestId("note").filter({ hasText: "Live through the event stream" }));
+      } finally {
+        manager.off("request", onRequest);
+      }
+    },
+  );
+
   step("on a phone in Spanish: the list, then the thread, then back; no sideways scroll", [noted], async () => {
     await call(ctx("operator"), "PATCH", "/me", { language: "es" });
     await operator.setViewportSize(PHONE);

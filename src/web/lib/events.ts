@@ -1,5 +1,5 @@
 import { type QueryClient, useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect } from "react";
+import { useEffect, useSyncExternalStore } from "react";
 import { API, api } from "./api.js";
 
 /** Query keys of the notifications bell (every key starts with ["notifications", orgId]). */
@@ -43,6 +43,25 @@ export function invalidateFor(qc: QueryClient, orgId: string, kind: string): voi
   else void qc.invalidateQueries({ queryKey: inboxPrefix(orgId) });
 }
 
+// Whether the organization's event stream is connected now: while it is, events refetch what
+// changed and the inbox polls only as a safety net; while it is not, the inbox polls often.
+let streamLive = false;
+const liveListeners = new Set<() => void>();
+function setStreamLive(live: boolean): void {
+  if (streamLive === live) return;
+  streamLive = live;
+  for (const l of liveListeners) l();
+}
+const subscribeLive = (l: () => void) => {
+  liveListeners.add(l);
+  return () => liveListeners.delete(l);
+};
+
+/** True while the organization's event stream is open (useOrgEvents). */
+export function useEventStreamLive(): boolean {
+  return useSyncExternalStore(subscribeLive, () => streamLive);
+}
+
 /**
  * The organization's real-time stream (GET /orgs/:orgId/events), opened once by the org layout:
  * each event refetches the queries it concerns (by key prefix), a `resync` or a reconnection
@@ -63,12 +82,18 @@ export function useOrgEvents(orgId: string | undefined): void {
       // A reconnection: whatever happened in between is refetched.
       if (opened) everything();
       opened = true;
+      setStreamLive(true);
     };
+    // Lost (EventSource retries by itself) or refused: the inbox polls until it is back.
+    source.onerror = () => setStreamLive(false);
     const onEvent = (e: MessageEvent) => invalidateFor(qc, orgId, e.type);
     for (const kind of CONVERSATION_EVENTS) source.addEventListener(kind, onEvent);
     source.addEventListener("notification.created", onEvent);
     source.addEventListener("resync", everything);
-    return () => source.close();
+    return () => {
+      source.close();
+      setStreamLive(false);
+    };
   }, [orgId, qc]);
 }
 

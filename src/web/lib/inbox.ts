@@ -14,6 +14,7 @@ import {
 } from "../../server/modules/roles/object-rules.js";
 import { PermissionSet } from "../../shared/permissions.js";
 import { api } from "./api.js";
+import { useEventStreamLive } from "./events.js";
 
 export const CONVERSATION_STATUSES = ["open", "pending", "snoozed", "resolved"] as const;
 export type ConversationStatus = (typeof CONVERSATION_STATUSES)[number];
@@ -91,8 +92,15 @@ export interface InboxFilters {
   q: string;
 }
 
-/** Live until the event stream lands: the list and the open thread poll this often. */
+/** While the event stream is down, the list and the open thread poll this often. */
 export const POLL_MS = 3000;
+/** While it is up, events refetch what changed; a slow poll remains as a safety net. */
+export const SAFETY_POLL_MS = 60_000;
+
+/** How often the inbox's queries poll: often only while the event stream is not connected. */
+function usePollMs(): number {
+  return useEventStreamLive() ? SAFETY_POLL_MS : POLL_MS;
+}
 const PAGE = 30;
 
 export const ik = {
@@ -106,6 +114,7 @@ export const ik = {
 };
 
 export function useConversations(orgId: string, f: InboxFilters) {
+  const pollMs = usePollMs();
   return useInfiniteQuery({
     queryKey: ik.list(orgId, f),
     queryFn: ({ pageParam }) =>
@@ -124,15 +133,16 @@ export function useConversations(orgId: string, f: InboxFilters) {
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     placeholderData: (prev) => prev,
-    refetchInterval: POLL_MS,
+    refetchInterval: pollMs,
   });
 }
 
 export function useConversation(orgId: string, id: string) {
+  const pollMs = usePollMs();
   return useQuery({
     queryKey: ik.conversation(orgId, id),
     queryFn: () => api<Conversation>(`/orgs/${orgId}/conversations/${id}`),
-    refetchInterval: (q) => (q.state.error ? false : POLL_MS),
+    refetchInterval: (q) => (q.state.error ? false : pollMs),
     retry: (n, e) => !(e && "status" in e && (e as { status: number }).status === 404) && n < 2,
   });
 }
@@ -145,6 +155,7 @@ const THREAD_PAGE = 100;
  * the newest, so nothing falls between pages when new messages arrive.
  */
 export function useThread(orgId: string, id: string, enabled: boolean) {
+  const pollMs = usePollMs();
   return useInfiniteQuery({
     queryKey: ik.thread(orgId, id),
     enabled,
@@ -165,7 +176,7 @@ export function useThread(orgId: string, id: string, enabled: boolean) {
           }
       return { items: items.reverse(), more: data.pages.at(-1)?.nextCursor != null };
     },
-    refetchInterval: POLL_MS,
+    refetchInterval: pollMs,
   });
 }
 
