@@ -4,7 +4,7 @@ import { useTranslation } from "react-i18next";
 import { useSearchParams } from "react-router";
 import { Button, cx, ErrorState, Spinner } from "./ui.js";
 
-interface QueryLike<T> {
+export interface QueryLike<T> {
   isPending: boolean;
   error: unknown;
   data: T | undefined;
@@ -48,6 +48,15 @@ export interface Column<T> {
   className?: string;
 }
 
+export interface DataTableProps<T> {
+  columns: Column<T>[];
+  rows: readonly T[];
+  rowKey: (row: T) => string;
+  rowProps?: (row: T) => Record<string, unknown> & { className?: string | undefined };
+  label?: string;
+  dense?: boolean;
+}
+
 /**
  * The one way to show rows of records (issue 18): a table from `sm` up, a list of cards on a phone.
  * The first column is the card's heading, the `actions` column sits in its top-right corner, every
@@ -55,21 +64,7 @@ export interface Column<T> {
  * box is `relative`, so nothing in it, the screen-reader-only header included, can widen the page);
  * no page scrolls sideways at 390 px. Rows are data: `rowProps` adds test ids, classes and such.
  */
-export function DataTable<T>({
-  columns,
-  rows,
-  rowKey,
-  rowProps,
-  label,
-  dense = false,
-}: {
-  columns: Column<T>[];
-  rows: readonly T[];
-  rowKey: (row: T) => string;
-  rowProps?: (row: T) => Record<string, unknown> & { className?: string | undefined };
-  label?: string;
-  dense?: boolean;
-}) {
+export function DataTable<T>({ columns, rows, rowKey, rowProps, label, dense = false }: DataTableProps<T>) {
   const py = dense ? "py-2" : "py-3";
   return (
     <div className="relative -mx-4 overflow-x-auto sm:-mx-5" data-table>
@@ -134,12 +129,14 @@ export function DataTable<T>({
   );
 }
 
+export interface PagesLike {
+  hasNextPage: boolean;
+  isFetchingNextPage: boolean;
+  fetchNextPage: () => unknown;
+}
+
 /** The footer of a cursor-paginated list: "Load more" while the server has another page. */
-export function LoadMore({
-  query,
-}: {
-  query: { hasNextPage: boolean; isFetchingNextPage: boolean; fetchNextPage: () => unknown };
-}) {
+export function LoadMore({ query }: { query: PagesLike }) {
   const { t } = useTranslation();
   if (!query.hasNextPage) return null;
   return (

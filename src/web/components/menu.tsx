@@ -1,7 +1,8 @@
 import * as Menu from "@radix-ui/react-dropdown-menu";
 import type { ReactNode } from "react";
+import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { cx } from "./ui.js";
+import { Button, cx } from "./ui.js";
 
 const itemClass = "block rounded-md px-2 py-1.5 text-sm outline-none";
 
@@ -87,4 +88,41 @@ export function MenuAction({
 
 export function MenuSeparator() {
   return <Menu.Separator className="my-1 h-px bg-slate-100" />;
+}
+
+/** The "more actions" icon of a row menu (the button is named by its aria-label). */
+const Dots = () => (
+  <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
+    <circle cx="4" cy="10" r="1.6" fill="currentColor" />
+    <circle cx="10" cy="10" r="1.6" fill="currentColor" />
+    <circle cx="16" cy="10" r="1.6" fill="currentColor" />
+  </svg>
+);
+
+/** The "…" menu of a row that can be edited and deleted (contacts, tags, lists, teams, automations). */
+export function EditDeleteMenu({
+  label,
+  onEdit,
+  onDelete,
+}: {
+  label: string;
+  onEdit: () => void;
+  onDelete: () => void;
+}) {
+  const { t } = useTranslation();
+  return (
+    <Menu.Root>
+      <Menu.Trigger asChild>
+        <Button variant="ghost" size="sm" aria-label={label}>
+          <Dots />
+        </Button>
+      </Menu.Trigger>
+      <MenuPanel align="end" narrow>
+        <MenuAction onSelect={onEdit}>{t("common.edit")}</MenuAction>
+        <MenuAction danger onSelect={onDelete}>
+          {t("common.delete")}
+        </MenuAction>
+      </MenuPanel>
+    </Menu.Root>
+  );
 }

@@ -10,22 +10,14 @@ import {
   CONVERSATION_STATUSES,
   createAutomationBody,
 } from "../../../shared/schemas/automations.js";
-import { type Column, DataTable, QueryView } from "../../components/data.js";
+import { type Column, QueryView } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { Checkbox, FieldError, SelectField, TextArea, TextField } from "../../components/fields.js";
-import {
-  Button,
-  Card,
-  Confirm,
-  DialogActions,
-  FormError,
-  Modal,
-  Notice,
-  PageHeader,
-  toast,
-} from "../../components/ui.js";
+import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
+import { Button, DialogActions, FormError, Modal, Notice, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
-import { EditDeleteMenu, fieldErrorsOf } from "../contacts/shared.js";
+import { fieldErrorsOf } from "../contacts/shared.js";
 
 export interface Automation {
   id: string;
@@ -73,7 +65,6 @@ export function AutomationsPage() {
     queryFn: async () => (await api<{ items: Automation[] }>(`/orgs/${orgId}/automations`)).items,
   });
   const [editing, setEditing] = useState<{ automation: Automation | null } | null>(null);
-  const [deleting, setDeleting] = useState<Automation | null>(null);
   const [runsOf, setRunsOf] = useState<Automation | null>(null);
   const toggle = useMutation({
     mutationFn: (a: Automation) =>
@@ -81,13 +72,10 @@ export function AutomationsPage() {
     onSettled: () => void qc.invalidateQueries({ queryKey: keys.list(orgId) }),
     onError: (e) => toast(String((e as Error).message), "error"),
   });
-  const remove = useMutation({
-    mutationFn: (a: Automation) => api(`/orgs/${orgId}/automations/${a.id}`, { method: "DELETE" }),
-    onSuccess: (_r, a) => {
-      toast(t("automations.deleted", { name: a.name }));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: keys.list(orgId) });
-    },
+  const del = useDeleteRow({
+    path: (a: Automation) => `/orgs/${orgId}/automations/${a.id}`,
+    deleted: (a) => t("automations.deleted", { name: a.name }),
+    invalidate: [keys.list(orgId)],
   });
   const when = (iso: string) => new Date(iso).toLocaleString(i18n.language);
   const columns: Column<Automation>[] = [
@@ -146,18 +134,13 @@ export function AutomationsPage() {
     },
   ];
   if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (a) => (
-        <EditDeleteMenu
-          label={t("automations.actionsFor", { name: a.name })}
-          onEdit={() => setEditing({ automation: a })}
-          onDelete={() => setDeleting(a)}
-        />
-      ),
-    });
+    columns.push(
+      editDeleteColumn(t, {
+        label: (a) => t("automations.actionsFor", { name: a.name }),
+        onEdit: (a) => setEditing({ automation: a }),
+        onDelete: del.ask,
+      }),
+    );
   return (
     <div>
       <PageHeader
@@ -172,39 +155,17 @@ export function AutomationsPage() {
           <Notice>{t("automations.readOnly")}</Notice>
         </div>
       ) : null}
-      <Card className="overflow-hidden">
-        <QueryView query={list}>
-          {(data) =>
-            data.length ? (
-              <DataTable
-                label={t("automations.title")}
-                columns={columns}
-                rows={data}
-                rowKey={(a) => a.id}
-                rowProps={(a) => ({ "data-testid": "automation-row", "data-name": a.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("automations.empty")}</p>
-            )
-          }
-        </QueryView>
-      </Card>
+      <TableCard
+        query={list}
+        empty={t("automations.empty")}
+        table={{ label: t("automations.title"), columns, rowProps: namedRow("automation-row") }}
+      />
       {editing ? <AutomationDialog automation={editing.automation} onClose={() => setEditing(null)} /> : null}
       {runsOf ? <RunsDialog automation={runsOf} onClose={() => setRunsOf(null)} /> : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
-        title={t("automations.deleteTitle", { name: deleting?.name ?? "" })}
+      <DeleteConfirm
+        del={del}
+        title={t("automations.deleteTitle", { name: del.row?.name ?? "" })}
         body={t("automations.deleteBody")}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
       />
     </div>
   );

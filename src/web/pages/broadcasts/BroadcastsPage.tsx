@@ -1,13 +1,13 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate } from "react-router";
 import { type BroadcastStatusName, createBroadcastBody } from "../../../shared/schemas/broadcasts.js";
-import { type Column, DataTable, LoadMore, QueryView } from "../../components/data.js";
+import type { Column } from "../../components/data.js";
 import { Checkbox, FieldError, SelectField, TextField } from "../../components/fields.js";
+import { namedRow, TableCard } from "../../components/table-card.js";
 import {
   Button,
-  Card,
   Chip,
   DialogActions,
   FormError,
@@ -33,6 +33,7 @@ import {
   sourceOf,
 } from "../../lib/broadcasts.js";
 import { useChannelOptions } from "../../lib/channels.js";
+import { useCursorList } from "../../lib/cursor-list.js";
 import { validate } from "../../lib/forms.js";
 import { type Template, templateKeys, templateVariables } from "../../lib/templates.js";
 import type { Contact, ContactList, Tag } from "../../lib/workspace.js";
@@ -78,17 +79,12 @@ export function BroadcastsPage() {
   const { orgId, can } = useOrgContext();
   const canManage = can("broadcasts:manage");
   const [creating, setCreating] = useState(false);
-  const pages = useInfiniteQuery({
+  const list = useCursorList<Broadcast>({
     queryKey: [...broadcastKeys.all(orgId), "list"],
-    queryFn: ({ pageParam }) =>
-      api<{ items: Broadcast[]; nextCursor: string | null }>(`/orgs/${orgId}/broadcasts`, {
-        query: { limit: 50, cursor: pageParam },
-      }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-    refetchInterval: (q) => (q.state.data?.pages.some((p) => p.items.some((b) => isLive(b))) ? 2000 : false),
+    path: `/orgs/${orgId}/broadcasts`,
+    limit: 50,
+    pollWhile: { row: isLive, ms: 2000 },
   });
-  const list = { ...pages, data: pages.data?.pages.flatMap((p) => p.items) };
   const columns: Column<Broadcast>[] = [
     {
       key: "name",
@@ -140,24 +136,12 @@ export function BroadcastsPage() {
           <Notice>{t("broadcasts.readOnly")}</Notice>
         </div>
       ) : null}
-      <Card className="overflow-hidden">
-        <QueryView query={list}>
-          {(data) =>
-            data.length ? (
-              <DataTable
-                label={t("broadcasts.title")}
-                columns={columns}
-                rows={data}
-                rowKey={(b) => b.id}
-                rowProps={(b) => ({ "data-testid": "broadcast-row", "data-name": b.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("broadcasts.empty")}</p>
-            )
-          }
-        </QueryView>
-        <LoadMore query={pages} />
-      </Card>
+      <TableCard
+        query={list}
+        more={list}
+        empty={t("broadcasts.empty")}
+        table={{ label: t("broadcasts.title"), columns, rowProps: namedRow("broadcast-row") }}
+      />
       {creating ? <BroadcastDialog broadcast={null} onClose={() => setCreating(false)} /> : null}
     </div>
   );

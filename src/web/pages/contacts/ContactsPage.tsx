@@ -4,7 +4,7 @@ import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { type Column, DataTable, LoadMore, useUrlFilters } from "../../components/data.js";
 import { Checkbox, SelectField, TextField } from "../../components/fields.js";
-import { MenuAction, MenuPanel, MenuSeparator } from "../../components/menu.js";
+import { EditDeleteMenu, MenuAction, MenuPanel, MenuSeparator } from "../../components/menu.js";
 import {
   Button,
   buttonClass,
@@ -31,7 +31,7 @@ import {
   wk,
 } from "../../lib/workspace.js";
 import { ContactDrawer, ImportDialog } from "./contact-dialogs.js";
-import { ContactsTabs, EditDeleteMenu, TagChip } from "./shared.js";
+import { ContactsTabs, TagChip } from "./shared.js";
 
 const PAGE = 50;
 

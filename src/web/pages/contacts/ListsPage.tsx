@@ -2,14 +2,16 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { type Column, DataTable, QueryView } from "../../components/data.js";
+import type { Column } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { TextArea, TextField } from "../../components/fields.js";
-import { Button, Card, Confirm, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
+import { Button, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
 import { type ContactList, useLists, wk } from "../../lib/workspace.js";
-import { ContactsTabs, EditDeleteMenu, fieldErrorsOf } from "./shared.js";
+import { ContactsTabs, fieldErrorsOf } from "./shared.js";
 
 /** Conflicts that name no field, put on the field they are about. */
 const CONFLICT_FIELDS = { list_name_taken: "name" };
@@ -18,19 +20,13 @@ const CONFLICT_FIELDS = { list_name_taken: "name" };
 export function ListsPage() {
   const { t, i18n } = useTranslation();
   const { orgId, can } = useOrgContext();
-  const qc = useQueryClient();
   const canManage = can("contacts:manage");
   const lists = useLists(orgId);
   const [editing, setEditing] = useState<{ list: ContactList | null } | null>(null);
-  const [deleting, setDeleting] = useState<ContactList | null>(null);
-  const remove = useMutation({
-    mutationFn: (l: ContactList) => api(`/orgs/${orgId}/lists/${l.id}`, { method: "DELETE" }),
-    onSuccess: (_r, l) => {
-      toast(t("lists.deleted", { name: l.name }));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: wk.lists(orgId) });
-      void qc.invalidateQueries({ queryKey: wk.contacts(orgId) });
-    },
+  const del = useDeleteRow({
+    path: (l: ContactList) => `/orgs/${orgId}/lists/${l.id}`,
+    deleted: (l) => t("lists.deleted", { name: l.name }),
+    invalidate: [wk.lists(orgId), wk.contacts(orgId)],
   });
   const columns: Column<ContactList>[] = [
     {
@@ -53,18 +49,13 @@ export function ListsPage() {
     },
   ];
   if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (l) => (
-        <EditDeleteMenu
-          label={t("lists.actionsFor", { name: l.name })}
-          onEdit={() => setEditing({ list: l })}
-          onDelete={() => setDeleting(l)}
-        />
-      ),
-    });
+    columns.push(
+      editDeleteColumn(t, {
+        label: (l) => t("lists.actionsFor", { name: l.name }),
+        onEdit: (l) => setEditing({ list: l }),
+        onDelete: del.ask,
+      }),
+    );
   return (
     <div>
       <PageHeader
@@ -73,38 +64,16 @@ export function ListsPage() {
         actions={canManage ? <Button onClick={() => setEditing({ list: null })}>{t("lists.new")}</Button> : null}
       />
       <ContactsTabs />
-      <Card className="overflow-hidden">
-        <QueryView query={lists}>
-          {(data) =>
-            data.length ? (
-              <DataTable
-                label={t("lists.title")}
-                columns={columns}
-                rows={data}
-                rowKey={(l) => l.id}
-                rowProps={(l) => ({ "data-testid": "list-row", "data-name": l.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("lists.empty")}</p>
-            )
-          }
-        </QueryView>
-      </Card>
+      <TableCard
+        query={lists}
+        empty={t("lists.empty")}
+        table={{ label: t("lists.title"), columns, rowProps: namedRow("list-row") }}
+      />
       {editing ? <ListDialog list={editing.list} onClose={() => setEditing(null)} /> : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
-        title={t("lists.deleteTitle", { name: deleting?.name ?? "" })}
-        body={t("lists.deleteBody", { count: deleting?.contactCount ?? 0 })}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
+      <DeleteConfirm
+        del={del}
+        title={t("lists.deleteTitle", { name: del.row?.name ?? "" })}
+        body={t("lists.deleteBody", { count: del.row?.contactCount ?? 0 })}
       />
     </div>
   );

@@ -2,14 +2,16 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
-import { type Column, DataTable, QueryView } from "../../components/data.js";
+import type { Column } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { SelectField, TextField } from "../../components/fields.js";
-import { Button, Card, Confirm, cx, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
+import { Button, cx, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
 import { TAG_COLORS, type Tag, type Team, useTags, useTeams, wk } from "../../lib/workspace.js";
-import { ContactsTabs, EditDeleteMenu, fieldErrorsOf, TagChip } from "./shared.js";
+import { ContactsTabs, fieldErrorsOf, TagChip } from "./shared.js";
 
 /** Conflicts that name no field, put on the field they are about. */
 const CONFLICT_FIELDS = { tag_name_taken: "name", unknown_team: "teamId" };
@@ -18,21 +20,15 @@ const CONFLICT_FIELDS = { tag_name_taken: "name", unknown_team: "teamId" };
 export function TagsPage() {
   const { t, i18n } = useTranslation();
   const { orgId, can } = useOrgContext();
-  const qc = useQueryClient();
   const canManage = can("contacts:manage");
   const tags = useTags(orgId);
   const teams = useTeams(orgId, can("members:read"));
   const teamById = new Map((teams.data ?? []).map((x) => [x.id, x]));
   const [editing, setEditing] = useState<{ tag: Tag | null } | null>(null);
-  const [deleting, setDeleting] = useState<Tag | null>(null);
-  const remove = useMutation({
-    mutationFn: (tag: Tag) => api(`/orgs/${orgId}/tags/${tag.id}`, { method: "DELETE" }),
-    onSuccess: (_r, tag) => {
-      toast(t("tags.deleted", { name: tag.name }));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: wk.tags(orgId) });
-      void qc.invalidateQueries({ queryKey: wk.contacts(orgId) });
-    },
+  const del = useDeleteRow({
+    path: (tag: Tag) => `/orgs/${orgId}/tags/${tag.id}`,
+    deleted: (tag) => t("tags.deleted", { name: tag.name }),
+    invalidate: [wk.tags(orgId), wk.contacts(orgId)],
   });
   // Team-specific tags under their team; the organization's own tags first.
   const sorted = [...(tags.data ?? [])].sort((a, b) => {
@@ -64,18 +60,13 @@ export function TagsPage() {
     },
   ];
   if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (x) => (
-        <EditDeleteMenu
-          label={t("tags.actionsFor", { name: x.name })}
-          onEdit={() => setEditing({ tag: x })}
-          onDelete={() => setDeleting(x)}
-        />
-      ),
-    });
+    columns.push(
+      editDeleteColumn(t, {
+        label: (x) => t("tags.actionsFor", { name: x.name }),
+        onEdit: (x) => setEditing({ tag: x }),
+        onDelete: del.ask,
+      }),
+    );
   return (
     <div>
       <PageHeader
@@ -84,38 +75,16 @@ export function TagsPage() {
         actions={canManage ? <Button onClick={() => setEditing({ tag: null })}>{t("tags.new")}</Button> : null}
       />
       <ContactsTabs />
-      <Card className="overflow-hidden">
-        <QueryView query={tags}>
-          {() =>
-            sorted.length ? (
-              <DataTable
-                label={t("tags.title")}
-                columns={columns}
-                rows={sorted}
-                rowKey={(x) => x.id}
-                rowProps={(x) => ({ "data-testid": "tag-row", "data-name": x.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("tags.empty")}</p>
-            )
-          }
-        </QueryView>
-      </Card>
+      <TableCard
+        query={{ ...tags, data: sorted }}
+        empty={t("tags.empty")}
+        table={{ label: t("tags.title"), columns, rowProps: namedRow("tag-row") }}
+      />
       {editing ? <TagDialog tag={editing.tag} teams={teams.data} onClose={() => setEditing(null)} /> : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
-        title={t("tags.deleteTitle", { name: deleting?.name ?? "" })}
+      <DeleteConfirm
+        del={del}
+        title={t("tags.deleteTitle", { name: del.row?.name ?? "" })}
         body={t("tags.deleteBody")}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
       />
     </div>
   );

@@ -1,9 +1,7 @@
-import * as Menu from "@radix-ui/react-dropdown-menu";
 import type { ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { NavLink } from "react-router";
-import { MenuAction, MenuPanel } from "../../components/menu.js";
-import { Button, cx } from "../../components/ui.js";
+import { cx } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { ApiError } from "../../lib/api.js";
 import { problemText } from "../../lib/problems.js";
@@ -66,41 +64,4 @@ export function fieldErrorsOf(err: unknown, conflicts: Record<string, string> = 
   const field = conflicts[err.code] ?? (err.body as { field?: string } | null)?.field;
   if (field && !out[field]) out[field] = problemText(err.code, err.message);
   return out;
-}
-
-/** The "more actions" icon of a row menu (the button is named by its aria-label). */
-export const Dots = () => (
-  <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
-    <circle cx="4" cy="10" r="1.6" fill="currentColor" />
-    <circle cx="10" cy="10" r="1.6" fill="currentColor" />
-    <circle cx="16" cy="10" r="1.6" fill="currentColor" />
-  </svg>
-);
-
-/** The "…" menu of a row that can be edited and deleted (contacts, tags, lists, teams). */
-export function EditDeleteMenu({
-  label,
-  onEdit,
-  onDelete,
-}: {
-  label: string;
-  onEdit: () => void;
-  onDelete: () => void;
-}) {
-  const { t } = useTranslation();
-  return (
-    <Menu.Root>
-      <Menu.Trigger asChild>
-        <Button variant="ghost" size="sm" aria-label={label}>
-          <Dots />
-        </Button>
-      </Menu.Trigger>
-      <MenuPanel align="end" narrow>
-        <MenuAction onSelect={onEdit}>{t("common.edit")}</MenuAction>
-        <MenuAction danger onSelect={onDelete}>
-          {t("common.delete")}
-        </MenuAction>
-      </MenuPanel>
-    </Menu.Root>
-  );
 }

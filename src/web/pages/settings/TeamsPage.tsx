@@ -1,25 +1,17 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
-import { type Column, DataTable, QueryView } from "../../components/data.js";
+import type { Column } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { Checkbox, FieldError, TextArea, TextField } from "../../components/fields.js";
-import {
-  Avatar,
-  Button,
-  Card,
-  Confirm,
-  DialogActions,
-  FormError,
-  Modal,
-  PageHeader,
-  toast,
-} from "../../components/ui.js";
+import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
+import { Avatar, Button, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
 import { fullName, type Member } from "../../lib/types.js";
 import { type Team, useAllMembers, useTeams, wk } from "../../lib/workspace.js";
-import { EditDeleteMenu, fieldErrorsOf } from "../contacts/shared.js";
+import { fieldErrorsOf } from "../contacts/shared.js";
 
 /** Conflicts that name no field, put on the field they are about. */
 const CONFLICT_FIELDS = { team_name_taken: "name", unknown_member: "memberIds" };
@@ -28,21 +20,15 @@ const CONFLICT_FIELDS = { team_name_taken: "name", unknown_member: "memberIds" }
 export function TeamsPage() {
   const { t } = useTranslation();
   const { orgId, can } = useOrgContext();
-  const qc = useQueryClient();
   const canManage = can("members:update");
   const teams = useTeams(orgId);
   const members = useAllMembers(orgId);
   const memberById = useMemo(() => new Map((members.data ?? []).map((m) => [m.memberId, m])), [members.data]);
   const [editing, setEditing] = useState<{ team: Team | null } | null>(null);
-  const [deleting, setDeleting] = useState<Team | null>(null);
-  const remove = useMutation({
-    mutationFn: (x: Team) => api(`/orgs/${orgId}/teams/${x.id}`, { method: "DELETE" }),
-    onSuccess: (_r, x) => {
-      toast(t("teams.deleted", { name: x.name }));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: wk.teams(orgId) });
-      void qc.invalidateQueries({ queryKey: wk.tags(orgId) });
-    },
+  const del = useDeleteRow({
+    path: (x: Team) => `/orgs/${orgId}/teams/${x.id}`,
+    deleted: (x) => t("teams.deleted", { name: x.name }),
+    invalidate: [wk.teams(orgId), wk.tags(orgId)],
   });
   const columns: Column<Team>[] = [
     {
@@ -78,18 +64,13 @@ export function TeamsPage() {
     },
   ];
   if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (x) => (
-        <EditDeleteMenu
-          label={t("teams.actionsFor", { name: x.name })}
-          onEdit={() => setEditing({ team: x })}
-          onDelete={() => setDeleting(x)}
-        />
-      ),
-    });
+    columns.push(
+      editDeleteColumn(t, {
+        label: (x) => t("teams.actionsFor", { name: x.name }),
+        onEdit: (x) => setEditing({ team: x }),
+        onDelete: del.ask,
+      }),
+    );
   return (
     <div>
       <PageHeader
@@ -97,40 +78,18 @@ export function TeamsPage() {
         subtitle={t("teams.subtitle")}
         actions={canManage ? <Button onClick={() => setEditing({ team: null })}>{t("teams.new")}</Button> : null}
       />
-      <Card className="overflow-hidden">
-        <QueryView query={teams}>
-          {(data) =>
-            data.length ? (
-              <DataTable
-                label={t("teams.title")}
-                columns={columns}
-                rows={data}
-                rowKey={(x) => x.id}
-                rowProps={(x) => ({ "data-testid": "team-row", "data-name": x.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("teams.empty")}</p>
-            )
-          }
-        </QueryView>
-      </Card>
+      <TableCard
+        query={teams}
+        empty={t("teams.empty")}
+        table={{ label: t("teams.title"), columns, rowProps: namedRow("team-row") }}
+      />
       {editing ? (
         <TeamDialog team={editing.team} members={members.data ?? []} onClose={() => setEditing(null)} />
       ) : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
-        title={t("teams.deleteTitle", { name: deleting?.name ?? "" })}
+      <DeleteConfirm
+        del={del}
+        title={t("teams.deleteTitle", { name: del.row?.name ?? "" })}
         body={t("teams.deleteBody")}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
       />
     </div>
   );

@@ -1,4 +1,4 @@
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import {
@@ -8,23 +8,15 @@ import {
   type TemplateCategory,
   type TemplateStatus,
 } from "../../../shared/schemas/templates.js";
-import { type Column, DataTable, LoadMore, QueryView } from "../../components/data.js";
+import type { Column } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { SelectField, TextArea, TextField } from "../../components/fields.js";
-import {
-  Button,
-  Card,
-  Chip,
-  Confirm,
-  DialogActions,
-  FormError,
-  Modal,
-  Notice,
-  PageHeader,
-  toast,
-} from "../../components/ui.js";
+import { actionsColumn, namedRow, TableCard } from "../../components/table-card.js";
+import { Button, Chip, DialogActions, FormError, Modal, Notice, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
 import { type ChannelOption, useChannelOptions } from "../../lib/channels.js";
+import { useCursorList } from "../../lib/cursor-list.js";
 import { useFormFields, validate } from "../../lib/forms.js";
 import {
   type BubbleContent,
@@ -82,31 +74,21 @@ export function TemplatesPage() {
   const { orgId, can } = useOrgContext();
   const qc = useQueryClient();
   const canManage = can("templates:manage");
-  const pages = useInfiniteQuery({
+  const list = useCursorList<Template>({
     queryKey: templateKeys.list(orgId),
-    queryFn: ({ pageParam }) =>
-      api<{ items: Template[]; nextCursor: string | null }>(`/orgs/${orgId}/templates`, {
-        query: { limit: 100, cursor: pageParam },
-      }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
+    path: `/orgs/${orgId}/templates`,
+    limit: 100,
     // Meta reviews after a while: a pending template is looked at again until its status moves.
-    refetchInterval: (q) =>
-      q.state.data?.pages.some((p) => p.items.some((x) => x.status === "PENDING")) ? 1500 : false,
+    pollWhile: { row: (x) => x.status === "PENDING", ms: 1500 },
   });
-  const list = { ...pages, data: pages.data?.pages.flatMap((p) => p.items) };
   const channels = useChannelOptions(orgId);
   const [editing, setEditing] = useState<{ template: Template | null } | null>(null);
   const [viewing, setViewing] = useState<Template | null>(null);
-  const [deleting, setDeleting] = useState<Template | null>(null);
   const [syncChannel, setSyncChannel] = useState("");
-  const remove = useMutation({
-    mutationFn: (x: Template) => api(`/orgs/${orgId}/templates/${x.id}`, { method: "DELETE" }),
-    onSuccess: (_r, x) => {
-      toast(t("templates.deleted", { name: x.name }));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: templateKeys.list(orgId) });
-    },
+  const del = useDeleteRow({
+    path: (x: Template) => `/orgs/${orgId}/templates/${x.id}`,
+    deleted: (x) => t("templates.deleted", { name: x.name }),
+    invalidate: [templateKeys.list(orgId)],
   });
   const sync = useMutation({
     mutationFn: (channelId: string) =>
@@ -156,11 +138,8 @@ export function TemplatesPage() {
     },
   ];
   if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (x) => (
+    columns.push(
+      actionsColumn(t, (x) => (
         <span className="inline-flex gap-1">
           {canEdit(x) ? (
             <Button variant="ghost" size="sm" onClick={() => setEditing({ template: x })}>
@@ -168,13 +147,13 @@ export function TemplatesPage() {
               <span className="sr-only"> {x.name}</span>
             </Button>
           ) : null}
-          <Button variant="ghost" size="sm" onClick={() => setDeleting(x)}>
+          <Button variant="ghost" size="sm" onClick={() => del.ask(x)}>
             {t("common.delete")}
             <span className="sr-only"> {x.name}</span>
           </Button>
         </span>
-      ),
-    });
+      )),
+    );
   return (
     <div>
       <PageHeader
@@ -212,24 +191,12 @@ export function TemplatesPage() {
           </Button>
         </div>
       ) : null}
-      <Card className="overflow-hidden">
-        <QueryView query={list}>
-          {(data) =>
-            data.length ? (
-              <DataTable
-                label={t("templates.title")}
-                columns={columns}
-                rows={data}
-                rowKey={(x) => x.id}
-                rowProps={(x) => ({ "data-testid": "template-row", "data-name": x.name })}
-              />
-            ) : (
-              <p className="py-6 text-center text-sm text-slate-500">{t("templates.empty")}</p>
-            )
-          }
-        </QueryView>
-        <LoadMore query={pages} />
-      </Card>
+      <TableCard
+        query={list}
+        more={list}
+        empty={t("templates.empty")}
+        table={{ label: t("templates.title"), columns, rowProps: namedRow("template-row") }}
+      />
       {editing ? (
         <TemplateDialog channels={channels} template={editing.template} onClose={() => setEditing(null)} />
       ) : null}
@@ -250,20 +217,10 @@ export function TemplatesPage() {
           </div>
         </Modal>
       ) : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
-        title={t("templates.deleteTitle", { name: deleting?.name ?? "" })}
+      <DeleteConfirm
+        del={del}
+        title={t("templates.deleteTitle", { name: del.row?.name ?? "" })}
         body={t("templates.deleteBody")}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
       />
     </div>
   );

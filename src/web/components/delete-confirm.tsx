@@ -1,0 +1,65 @@
+import { type QueryKey, type UseMutationResult, useMutation, useQueryClient } from "@tanstack/react-query";
+import { type ReactNode, useState } from "react";
+import { useTranslation } from "react-i18next";
+import { api } from "../lib/api.js";
+import { Confirm, toast } from "./ui.js";
+
+export interface DeleteRow<T> {
+  /** The row the dialog asks about; null while it is closed. */
+  row: T | null;
+  ask: (row: T) => void;
+  close: () => void;
+  remove: UseMutationResult<unknown, Error, T>;
+}
+
+/**
+ * Deleting one row of a list behind a confirmation: `ask(row)` opens the dialog; a success closes
+ * it, says `deleted(row)`, and reads again the queries under `invalidate` that showed the row.
+ */
+export function useDeleteRow<T>({
+  path,
+  deleted,
+  invalidate,
+}: {
+  path: (row: T) => string;
+  deleted: (row: T) => string;
+  invalidate: QueryKey[];
+}): DeleteRow<T> {
+  const qc = useQueryClient();
+  const [row, setRow] = useState<T | null>(null);
+  const close = () => setRow(null);
+  const remove = useMutation({
+    mutationFn: (x: T) => api(path(x), { method: "DELETE" }),
+    onSuccess: (_r, x) => {
+      toast(deleted(x));
+      close();
+      for (const queryKey of invalidate) void qc.invalidateQueries({ queryKey });
+    },
+  });
+  return { row, ask: setRow, close, remove };
+}
+
+/** The dialog of a `useDeleteRow`. Closing it forgets the failure too, so the next row asks afresh. */
+export function DeleteConfirm<T>({ del, title, body }: { del: DeleteRow<T>; title: string; body: ReactNode }) {
+  const { t } = useTranslation();
+  const { row, close, remove } = del;
+  return (
+    <Confirm
+      open={row !== null}
+      onOpenChange={(o) => {
+        if (!o) {
+          close();
+          remove.reset();
+        }
+      }}
+      title={title}
+      body={body}
+      confirmLabel={t("common.delete")}
+      onConfirm={() => {
+        if (row !== null) remove.mutate(row);
+      }}
+      pending={remove.isPending}
+      error={remove.error}
+    />
+  );
+}
