@@ -14,16 +14,20 @@ export interface DeleteRow<T> {
 
 /**
  * Deleting one row of a list behind a confirmation: `ask(row)` opens the dialog; a success closes
- * it, says `deleted(row)`, and reads again the queries under `invalidate` that showed the row.
+ * it, says `deleted(row)` (nothing when absent: a page that goes elsewhere), reads again the
+ * queries under `invalidate` that showed the row, then calls `onDeleted(row)` for what else the
+ * page keeps about it (a selection, the page to go to).
  */
 export function useDeleteRow<T>({
   path,
   deleted,
   invalidate,
+  onDeleted,
 }: {
   path: (row: T) => string;
-  deleted: (row: T) => string;
+  deleted?: (row: T) => string;
   invalidate: QueryKey[];
+  onDeleted?: (row: T) => void;
 }): DeleteRow<T> {
   const qc = useQueryClient();
   const [row, setRow] = useState<T | null>(null);
@@ -31,16 +35,30 @@ export function useDeleteRow<T>({
   const remove = useMutation({
     mutationFn: (x: T) => api(path(x), { method: "DELETE" }),
     onSuccess: (_r, x) => {
-      toast(deleted(x));
+      if (deleted) toast(deleted(x));
       close();
       for (const queryKey of invalidate) void qc.invalidateQueries({ queryKey });
+      onDeleted?.(x);
     },
   });
   return { row, ask: setRow, close, remove };
 }
 
-/** The dialog of a `useDeleteRow`. Closing it forgets the failure too, so the next row asks afresh. */
-export function DeleteConfirm<T>({ del, title, body }: { del: DeleteRow<T>; title: string; body: ReactNode }) {
+/**
+ * The dialog of a `useDeleteRow`, its button "Delete" unless `confirmLabel` says otherwise ("Remove
+ * member", "Disconnect"). Closing it forgets the failure too, so the next row asks afresh.
+ */
+export function DeleteConfirm<T>({
+  del,
+  title,
+  body,
+  confirmLabel,
+}: {
+  del: DeleteRow<T>;
+  title: string;
+  body: ReactNode;
+  confirmLabel?: string;
+}) {
   const { t } = useTranslation();
   const { row, close, remove } = del;
   return (
@@ -54,7 +72,7 @@ export function DeleteConfirm<T>({ del, title, body }: { del: DeleteRow<T>; titl
       }}
       title={title}
       body={body}
-      confirmLabel={t("common.delete")}
+      confirmLabel={confirmLabel ?? t("common.delete")}
       onConfirm={() => {
         if (row !== null) remove.mutate(row);
       }}

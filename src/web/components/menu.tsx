@@ -99,6 +99,22 @@ const Dots = () => (
   </svg>
 );
 
+/** The "…" menu of a row: a button named `label`, opening its entries (`MenuAction`s) under it. */
+export function RowMenu({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <Menu.Root>
+      <Menu.Trigger asChild>
+        <Button variant="ghost" size="sm" aria-label={label}>
+          <Dots />
+        </Button>
+      </Menu.Trigger>
+      <MenuPanel align="end" narrow>
+        {children}
+      </MenuPanel>
+    </Menu.Root>
+  );
+}
+
 /** The "…" menu of a row that can be edited and deleted (contacts, tags, lists, teams, automations). */
 export function EditDeleteMenu({
   label,
@@ -111,18 +127,11 @@ export function EditDeleteMenu({
 }) {
   const { t } = useTranslation();
   return (
-    <Menu.Root>
-      <Menu.Trigger asChild>
-        <Button variant="ghost" size="sm" aria-label={label}>
-          <Dots />
-        </Button>
-      </Menu.Trigger>
-      <MenuPanel align="end" narrow>
-        <MenuAction onSelect={onEdit}>{t("common.edit")}</MenuAction>
-        <MenuAction danger onSelect={onDelete}>
-          {t("common.delete")}
-        </MenuAction>
-      </MenuPanel>
-    </Menu.Root>
+    <RowMenu label={label}>
+      <MenuAction onSelect={onEdit}>{t("common.edit")}</MenuAction>
+      <MenuAction danger onSelect={onDelete}>
+        {t("common.delete")}
+      </MenuAction>
+    </RowMenu>
   );
 }

@@ -1,8 +1,9 @@
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useParams } from "react-router";
 import { type Column, DataTable, LoadMore, QueryView } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { TextField } from "../../components/fields.js";
 import {
   Button,
@@ -24,6 +25,7 @@ import {
   type Recipient,
   type TimelineItem,
 } from "../../lib/broadcasts.js";
+import { useCursorList } from "../../lib/cursor-list.js";
 import { BroadcastDialog, BroadcastStatusChip, Progress } from "./BroadcastsPage.js";
 
 const PAGE = 50;
@@ -36,7 +38,6 @@ export function BroadcastDetailPage() {
   const qc = useQueryClient();
   const navigate = useNavigate();
   const [editing, setEditing] = useState(false);
-  const [deleting, setDeleting] = useState(false);
   const [cancelling, setCancelling] = useState(false);
   const [scheduleAt, setScheduleAt] = useState("");
   const live = (b: BroadcastDetail | undefined) => (isLive(b) ? 1500 : false);
@@ -46,16 +47,12 @@ export function BroadcastDetailPage() {
     refetchInterval: (q) => live(q.state.data),
   });
   const status = one.data?.status;
-  const recipients = useInfiniteQuery({
+  const recipients = useCursorList<Recipient>({
     queryKey: broadcastKeys.recipients(orgId, broadcastId),
+    path: `/orgs/${orgId}/broadcasts/${broadcastId}/recipients`,
+    limit: PAGE,
     enabled: Boolean(status && status !== "draft"),
-    initialPageParam: undefined as string | undefined,
-    queryFn: ({ pageParam }) =>
-      api<{ items: Recipient[]; nextCursor: string | null }>(`/orgs/${orgId}/broadcasts/${broadcastId}/recipients`, {
-        query: { limit: PAGE, cursor: pageParam },
-      }),
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-    refetchInterval: live(one.data),
+    poll: live(one.data),
   });
   const timeline = useQuery({
     queryKey: broadcastKeys.timeline(orgId, broadcastId),
@@ -76,12 +73,11 @@ export function BroadcastDetailPage() {
       refresh();
     },
   });
-  const remove = useMutation({
-    mutationFn: () => api(`/orgs/${orgId}/broadcasts/${broadcastId}`, { method: "DELETE" }),
-    onSuccess: () => {
-      refresh();
-      void navigate(`/orgs/${orgId}/broadcasts`);
-    },
+  // The draft is the page: once it is deleted, back to the list (no longer showing it).
+  const remove = useDeleteRow({
+    path: (b: BroadcastDetail) => `/orgs/${orgId}/broadcasts/${b.id}`,
+    invalidate: [broadcastKeys.all(orgId)],
+    onDeleted: () => void navigate(`/orgs/${orgId}/broadcasts`),
   });
   const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(i18n.language) : "—");
   const columns: Column<Recipient>[] = [
@@ -173,7 +169,7 @@ export function BroadcastDetailPage() {
                       <Button variant="secondary" onClick={() => setEditing(true)}>
                         {t("common.edit")}
                       </Button>
-                      <Button variant="secondary" onClick={() => setDeleting(true)}>
+                      <Button variant="secondary" onClick={() => remove.ask(b)}>
                         {t("common.delete")}
                       </Button>
                     </>
@@ -230,13 +226,13 @@ export function BroadcastDetailPage() {
                   </a>
                 </div>
                 <QueryView query={recipients}>
-                  {(data) => (
+                  {(rows) => (
                     <>
                       <DataTable
                         dense
                         label={t("broadcasts.recipients")}
                         columns={columns}
-                        rows={data.pages.flatMap((p) => p.items)}
+                        rows={rows}
                         rowKey={(r) => r.id}
                         rowProps={() => ({ "data-testid": "recipient-row" })}
                       />
@@ -277,20 +273,10 @@ export function BroadcastDetailPage() {
               pending={act.isPending}
               error={act.error}
             />
-            <Confirm
-              open={deleting}
-              onOpenChange={(o) => {
-                if (!o) {
-                  setDeleting(false);
-                  remove.reset();
-                }
-              }}
+            <DeleteConfirm
+              del={remove}
               title={t("broadcasts.deleteTitle", { name: b.name })}
               body={t("broadcasts.deleteBody")}
-              confirmLabel={t("common.delete")}
-              onConfirm={() => remove.mutate()}
-              pending={remove.isPending}
-              error={remove.error}
             />
           </div>
         )}

@@ -1,10 +1,12 @@
 import * as Menu from "@radix-ui/react-dropdown-menu";
-import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { type Column, DataTable, LoadMore, useUrlFilters } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { Checkbox, SelectField, TextField } from "../../components/fields.js";
-import { EditDeleteMenu, MenuAction, MenuPanel, MenuSeparator } from "../../components/menu.js";
+import { MenuAction, MenuPanel, MenuSeparator } from "../../components/menu.js";
+import { actionsColumn, editDeleteColumn } from "../../components/table-card.js";
 import {
   Button,
   buttonClass,
@@ -18,6 +20,7 @@ import {
 } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api } from "../../lib/api.js";
+import { useCursorList } from "../../lib/cursor-list.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
 import { describeError } from "../../lib/problems.js";
 import {
@@ -71,17 +74,13 @@ export function ContactsPage() {
 
   const filters = { q: urlQ, tagId, listId };
   const filtered = Boolean(urlQ || tagId || listId);
-  const contacts = useInfiniteQuery({
-    queryKey: [...wk.contacts(orgId), { ...filters, sort }],
-    queryFn: ({ pageParam }) =>
-      api<{ items: Contact[]; nextCursor: string | null }>(`/orgs/${orgId}/contacts`, {
-        query: { ...filters, sort, limit: PAGE, cursor: pageParam },
-      }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-    placeholderData: (prev) => prev,
+  const contacts = useCursorList<Contact>({
+    queryKey: wk.contacts(orgId),
+    path: `/orgs/${orgId}/contacts`,
+    limit: PAGE,
+    filters: { ...filters, sort },
   });
-  const rows = useMemo(() => contacts.data?.pages.flatMap((p) => p.items) ?? [], [contacts.data]);
+  const rows = contacts.data ?? [];
 
   const [selected, setSelected] = useState<Set<string>>(new Set());
   // A new search or filter starts a new selection (what is selected stays what is seen).
@@ -105,21 +104,17 @@ export function ContactsPage() {
 
   const [drawer, setDrawer] = useState<{ contact: Contact | null } | null>(null);
   const [importOpen, setImportOpen] = useState(false);
-  const [deleting, setDeleting] = useState<Contact | null>(null);
   const [bulk, setBulk] = useState<PendingBulk | null>(null);
 
   const invalidate = () => {
     void qc.invalidateQueries({ queryKey: wk.contacts(orgId) });
     void qc.invalidateQueries({ queryKey: wk.lists(orgId) });
   };
-  const remove = useMutation({
-    mutationFn: (c: Contact) => api(`/orgs/${orgId}/contacts/${c.id}`, { method: "DELETE" }),
-    onSuccess: (_r, c) => {
-      toast(t("contacts.deleted", { name: c.name ?? c.phone }));
-      setDeleting(null);
-      toggle(c.id, false);
-      invalidate();
-    },
+  const del = useDeleteRow({
+    path: (c: Contact) => `/orgs/${orgId}/contacts/${c.id}`,
+    deleted: (c) => t("contacts.deleted", { name: c.name ?? c.phone }),
+    invalidate: [wk.contacts(orgId), wk.lists(orgId)],
+    onDeleted: (c) => toggle(c.id, false),
   });
   const runBulk = useMutation({
     mutationFn: (b: PendingBulk) =>
@@ -218,30 +213,19 @@ export function ContactsPage() {
       cell: (c) => formatDate(c.createdAt, false),
     },
   ];
-  if (canManage)
-    columns.push({
-      key: "actions",
-      label: t("common.actions"),
-      actions: true,
-      cell: (c) => (
-        <EditDeleteMenu
-          label={t("contacts.actionsFor", { name: c.name ?? c.phone })}
-          onEdit={() => setDrawer({ contact: c })}
-          onDelete={() => setDeleting(c)}
-        />
-      ),
-    });
-  else
-    columns.push({
-      key: "view",
-      label: t("common.actions"),
-      actions: true,
-      cell: (c) => (
-        <Button variant="ghost" size="sm" onClick={() => setDrawer({ contact: c })}>
-          {t("contacts.view")}
-        </Button>
-      ),
-    });
+  columns.push(
+    canManage
+      ? editDeleteColumn(t, {
+          label: (c) => t("contacts.actionsFor", { name: c.name ?? c.phone }),
+          onEdit: (c) => setDrawer({ contact: c }),
+          onDelete: del.ask,
+        })
+      : actionsColumn(t, (c) => (
+          <Button variant="ghost" size="sm" onClick={() => setDrawer({ contact: c })}>
+            {t("contacts.view")}
+          </Button>
+        )),
+  );
 
   return (
     <div>
@@ -418,20 +402,10 @@ export function ContactsPage() {
         />
       ) : null}
       {canManage && canTransfer ? <ImportDialog open={importOpen} onOpenChange={setImportOpen} /> : null}
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setDeleting(null);
-            remove.reset();
-          }
-        }}
+      <DeleteConfirm
+        del={del}
         title={t("contacts.deleteTitle")}
-        body={t("contacts.deleteBody", { name: deleting?.name ?? deleting?.phone ?? "" })}
-        confirmLabel={t("common.delete")}
-        onConfirm={() => deleting && remove.mutate(deleting)}
-        pending={remove.isPending}
-        error={remove.error}
+        body={t("contacts.deleteBody", { name: del.row?.name ?? del.row?.phone ?? "" })}
       />
       <Confirm
         open={bulk?.action === "delete"}

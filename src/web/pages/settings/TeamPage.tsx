@@ -1,10 +1,11 @@
-import * as Menu from "@radix-ui/react-dropdown-menu";
-import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { DataTable, LoadMore, QueryView, useUrlFilters } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { SelectField, TextField } from "../../components/fields.js";
-import { MenuAction, MenuPanel } from "../../components/menu.js";
+import { MenuAction, RowMenu } from "../../components/menu.js";
+import { actionsColumn } from "../../components/table-card.js";
 import {
   Avatar,
   Button,
@@ -20,6 +21,7 @@ import {
 } from "../../components/ui.js";
 import { OwnerBadge, useOrgContext } from "../../layout.js";
 import { api, itemsOf } from "../../lib/api.js";
+import { useCursorList } from "../../lib/cursor-list.js";
 import { formatDate, relativeTime } from "../../lib/i18n.js";
 import { describeError } from "../../lib/problems.js";
 import { qk, roleName, useMe, useRoles } from "../../lib/session.js";
@@ -91,7 +93,6 @@ export function TeamPage() {
   const [importOpen, setImportOpen] = useState(false);
   const [transferOpen, setTransferOpen] = useState(false);
   const [editing, setEditing] = useState<Member | null>(null);
-  const [removing, setRemoving] = useState<Member | null>(null);
   const [revoking, setRevoking] = useState<Invitation | null>(null);
   const roles = useRoles(orgId, can("roles:read"));
   const teams = useTeams(orgId);
@@ -100,20 +101,13 @@ export function TeamPage() {
   const seesAnalytics = can("chats:analytics");
   const handled = useHandledCounts(orgId, seesAnalytics);
 
-  const members = useInfiniteQuery({
-    queryKey: [...qk.members(orgId), { q, roleId, teamId, twoFactor, sort }],
-    queryFn: async ({ pageParam }) =>
-      api<{ items: Member[]; nextCursor: string | null }>(`/orgs/${orgId}/members`, {
-        query: { q, roleId, teamId, twoFactor, sort, limit: PAGE, cursor: pageParam },
-      }),
-    initialPageParam: undefined as string | undefined,
-    getNextPageParam: (last) => last.nextCursor ?? undefined,
-    placeholderData: (prev) => prev,
+  const members = useCursorList<Member>({
+    queryKey: qk.members(orgId),
+    path: `/orgs/${orgId}/members`,
+    limit: PAGE,
+    filters: { q, roleId, teamId, twoFactor, sort },
   });
-  const list = useMemo(
-    () => sortMembers(members.data?.pages.flatMap((p) => itemsOf<Member>(p)) ?? [], sort),
-    [members.data, sort],
-  );
+  const list = useMemo(() => sortMembers(members.data ?? [], sort), [members.data, sort]);
 
   // The selection keeps only members still listed (a filter or a removal drops the others).
   const picked = list.filter((m) => selected.has(m.memberId));
@@ -138,13 +132,10 @@ export function TeamPage() {
     (i) => (i.state ?? i.status ?? "pending") === "pending" || (i.state ?? i.status) === "expired",
   );
 
-  const remove = useMutation({
-    mutationFn: (m: Member) => api(`/orgs/${orgId}/members/${m.memberId}`, { method: "DELETE" }),
-    onSuccess: (_r, m) => {
-      toast(t("team.removed", { name: fullName(m) }));
-      setRemoving(null);
-      void qc.invalidateQueries({ queryKey: qk.members(orgId) });
-    },
+  const remove = useDeleteRow({
+    path: (m: Member) => `/orgs/${orgId}/members/${m.memberId}`,
+    deleted: (m) => t("team.removed", { name: fullName(m) }),
+    invalidate: [qk.members(orgId)],
   });
   const resend = useMutation({
     mutationFn: (i: Invitation) => api(`/orgs/${orgId}/invitations/${i.id}/resend`, { method: "POST", body: {} }),
@@ -420,39 +411,20 @@ export function TeamPage() {
                 className: "text-slate-600",
                 cell: (m) => formatDate(m.joinedAt ?? m.createdAt, false),
               },
-              {
-                key: "actions",
-                label: t("common.actions"),
-                actions: true,
-                cell: (m) => {
-                  const name = fullName(m);
-                  const allowed = memberActions(m);
-                  if (!allowed.update && !allowed.remove) return null;
-                  return (
-                    <Menu.Root>
-                      <Menu.Trigger asChild>
-                        <Button variant="ghost" size="sm" aria-label={t("team.memberActions", { name })}>
-                          <svg viewBox="0 0 20 20" className="size-5" aria-hidden="true">
-                            <circle cx="4" cy="10" r="1.6" fill="currentColor" />
-                            <circle cx="10" cy="10" r="1.6" fill="currentColor" />
-                            <circle cx="16" cy="10" r="1.6" fill="currentColor" />
-                          </svg>
-                        </Button>
-                      </Menu.Trigger>
-                      <MenuPanel align="end" narrow>
-                        {allowed.update ? (
-                          <MenuAction onSelect={() => setEditing(m)}>{t("common.edit")}</MenuAction>
-                        ) : null}
-                        {allowed.remove ? (
-                          <MenuAction danger onSelect={() => setRemoving(m)}>
-                            {t("common.remove")}
-                          </MenuAction>
-                        ) : null}
-                      </MenuPanel>
-                    </Menu.Root>
-                  );
-                },
-              },
+              actionsColumn(t, (m: Member) => {
+                const allowed = memberActions(m);
+                if (!allowed.update && !allowed.remove) return null;
+                return (
+                  <RowMenu label={t("team.memberActions", { name: fullName(m) })}>
+                    {allowed.update ? <MenuAction onSelect={() => setEditing(m)}>{t("common.edit")}</MenuAction> : null}
+                    {allowed.remove ? (
+                      <MenuAction danger onSelect={() => remove.ask(m)}>
+                        {t("common.remove")}
+                      </MenuAction>
+                    ) : null}
+                  </RowMenu>
+                );
+              }),
             ]}
           />
         )}
@@ -523,20 +495,11 @@ export function TeamPage() {
         <TransferOwnershipDialog open={transferOpen} onOpenChange={setTransferOpen} members={list} />
       ) : null}
       <EditMemberDrawer member={editing} onClose={() => setEditing(null)} />
-      <Confirm
-        open={removing !== null}
-        onOpenChange={(o) => {
-          if (!o) {
-            setRemoving(null);
-            remove.reset();
-          }
-        }}
-        title={t("team.removeTitle", { name: removing ? fullName(removing) : "" })}
-        body={t("team.removeBody", { name: removing ? fullName(removing) : "", org: org?.name ?? "" })}
+      <DeleteConfirm
+        del={remove}
+        title={t("team.removeTitle", { name: remove.row ? fullName(remove.row) : "" })}
+        body={t("team.removeBody", { name: remove.row ? fullName(remove.row) : "", org: org?.name ?? "" })}
         confirmLabel={t("team.removeConfirm")}
-        onConfirm={() => removing && remove.mutate(removing)}
-        pending={remove.isPending}
-        error={remove.error}
       />
       <Confirm
         open={revoking !== null}

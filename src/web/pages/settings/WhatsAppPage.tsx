@@ -2,19 +2,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { QueryView } from "../../components/data.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { SelectField, TextField } from "../../components/fields.js";
-import {
-  Button,
-  Card,
-  Chip,
-  Confirm,
-  DialogActions,
-  FormError,
-  Modal,
-  Notice,
-  PageHeader,
-  toast,
-} from "../../components/ui.js";
+import { Button, Card, Chip, DialogActions, FormError, Modal, Notice, PageHeader, toast } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
 import { api, itemsOf } from "../../lib/api.js";
 import { formatDate } from "../../lib/i18n.js";
@@ -57,6 +47,11 @@ export function WhatsAppPage() {
     queryFn: async () => itemsOf<Channel>(await api(`/orgs/${orgId}/channels`)),
   });
   const [connecting, setConnecting] = useState(false);
+  const disconnect = useDeleteRow({
+    path: (c: Channel) => `/orgs/${orgId}/channels/${c.id}`,
+    deleted: (c) => t("whatsapp.disconnected", { name: c.name }),
+    invalidate: [channelsKey(orgId)],
+  });
   return (
     <div>
       <PageHeader
@@ -69,7 +64,7 @@ export function WhatsAppPage() {
           list.length ? (
             <div className="space-y-4">
               {list.map((c) => (
-                <ChannelCard key={c.id} channel={c} canManage={canManage} />
+                <ChannelCard key={c.id} channel={c} canManage={canManage} onDisconnect={() => disconnect.ask(c)} />
               ))}
             </div>
           ) : (
@@ -82,6 +77,12 @@ export function WhatsAppPage() {
         }
       </QueryView>
       {connecting ? <ConnectDialog onClose={() => setConnecting(false)} /> : null}
+      <DeleteConfirm
+        del={disconnect}
+        title={t("whatsapp.disconnectTitle", { name: disconnect.row?.name ?? "" })}
+        body={t("whatsapp.disconnectBody")}
+        confirmLabel={t("whatsapp.disconnect")}
+      />
     </div>
   );
 }
@@ -127,23 +128,22 @@ function CopyField({ label, value, testId }: { label: string; value: string; tes
   );
 }
 
-function ChannelCard({ channel: c, canManage }: { channel: Channel; canManage: boolean }) {
+function ChannelCard({
+  channel: c,
+  canManage,
+  onDisconnect,
+}: {
+  channel: Channel;
+  canManage: boolean;
+  onDisconnect: () => void;
+}) {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
   const qc = useQueryClient();
   const [editing, setEditing] = useState(false);
-  const [disconnecting, setDisconnecting] = useState(false);
   const test = useMutation({
     mutationFn: () => api<ChannelTest>(`/orgs/${orgId}/channels/${c.id}/test`, { method: "POST", body: {} }),
     onSettled: () => void qc.invalidateQueries({ queryKey: channelsKey(orgId) }),
-  });
-  const remove = useMutation({
-    mutationFn: () => api(`/orgs/${orgId}/channels/${c.id}`, { method: "DELETE" }),
-    onSuccess: () => {
-      toast(t("whatsapp.disconnected", { name: c.name }));
-      setDisconnecting(false);
-      void qc.invalidateQueries({ queryKey: channelsKey(orgId) });
-    },
   });
   const result = test.data;
   return (
@@ -165,7 +165,7 @@ function ChannelCard({ channel: c, canManage }: { channel: Channel; canManage: b
               <Button variant="secondary" size="sm" onClick={() => setEditing(true)}>
                 {t("common.edit")}
               </Button>
-              <Button variant="ghost" size="sm" className="text-red-700" onClick={() => setDisconnecting(true)}>
+              <Button variant="ghost" size="sm" className="text-red-700" onClick={onDisconnect}>
                 {t("whatsapp.disconnect")}
               </Button>
             </div>
@@ -220,21 +220,6 @@ function ChannelCard({ channel: c, canManage }: { channel: Channel; canManage: b
           </div>
         </div>
         {editing ? <ConnectDialog channel={c} onClose={() => setEditing(false)} /> : null}
-        <Confirm
-          open={disconnecting}
-          onOpenChange={(o) => {
-            if (!o) {
-              setDisconnecting(false);
-              remove.reset();
-            }
-          }}
-          title={t("whatsapp.disconnectTitle", { name: c.name })}
-          body={t("whatsapp.disconnectBody")}
-          confirmLabel={t("whatsapp.disconnect")}
-          onConfirm={() => remove.mutate()}
-          pending={remove.isPending}
-          error={remove.error}
-        />
       </Card>
     </div>
   );
