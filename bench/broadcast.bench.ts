@@ -8,10 +8,8 @@
 // requested more than once, must be 0), recipients interrupted (claimed by the dead worker:
 // failed with code -1, never repeated), peak RSS of the worker. Status webhooks are off (the
 // fake Graph API posts none) so the figures are the sender's alone.
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { sql } from "drizzle-orm";
 import pg from "pg";
@@ -19,7 +17,7 @@ import pino from "pino";
 import { buildApp } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
 import { openDatabase } from "../src/server/db/client.js";
-import { messageTemplates, organizations } from "../src/server/db/schema/index.js";
+import { organizations } from "../src/server/db/schema/index.js";
 import {
   createBroadcast,
   pauseBroadcast,
@@ -28,6 +26,7 @@ import {
 } from "../src/server/modules/broadcasts/service.js";
 import { createChannel } from "../src/server/modules/channels/service.js";
 import { startSimulator } from "../src/server/modules/whatsapp/simulator/server.js";
+import { approvedTemplate, registerNumber, startBroadcastWorker } from "./broadcast-fixture.js";
 
 const N = Number(process.env.BENCH_RECIPIENTS ?? 100_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1000);
@@ -69,38 +68,21 @@ const ch = await createChannel(app.ctx, orgId, actor, {
   appSecret: "benchsecret0123456789abcdef012345",
   mpsLimit: RATE,
 } as never);
-sim.numbers.set("100200300400500", {
+registerNumber(sim, {
   phoneNumberId: "100200300400500",
   wabaId: "900800700600500",
   displayPhoneNumber: "+1 555 010 0000",
   verifiedName: "Bench",
   accessToken: "EAAGbenchTOKEN0123456789abcdefghij",
   appSecret: "benchsecret0123456789abcdef012345",
-  webhookUrl: "http://127.0.0.1:9/unused",
 });
-const components = [{ type: "BODY", text: "Hi {{1}}, see you soon.", example: { body_text: [["Ann"]] } }];
-const [tpl] = await db
-  .insert(messageTemplates)
-  .values({
-    orgId,
-    channelId: ch.id,
-    wabaId: "900800700600500",
-    name: "bench_promo",
-    language: "en_US",
-    category: "MARKETING",
-    components,
-    status: "APPROVED",
-    metaId: "424242",
-  })
-  .returning();
-sim.state.templates.set("424242", {
-  id: "424242",
+const tpl = await approvedTemplate(db, sim, {
+  orgId,
+  channelId: ch.id,
   wabaId: "900800700600500",
   name: "bench_promo",
-  language: "en_US",
-  category: "MARKETING",
-  components,
-  status: "APPROVED",
+  metaId: "424242",
+  components: [{ type: "BODY", text: "Hi {{1}}, see you soon.", example: { body_text: [["Ann"]] } }],
 });
 // N contacts in one list, 1 % opted out (left out of the audience).
 await db.execute(sql`
@@ -116,24 +98,13 @@ await db.execute(sql`
 const draft = await createBroadcast(app.ctx, acting, actor, {
   name: "Bench",
   channelId: ch.id,
-  templateId: tpl!.id,
+  templateId: tpl.id,
   variables: { "1": { field: "first_name", fallback: "there" } },
   audience: { listIds: [String(list!.id)] },
 });
 
 // ---- the worker process ----
-function startWorker(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, "broadcast-worker.ts")], {
-    env: { ...process.env, DATABASE_URL: url.toString(), WA_GRAPH_URL: sim.url },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  return new Promise((resolve, reject) => {
-    child.stdout!.on("data", (d: Buffer) => {
-      if (d.toString().includes("worker ready")) resolve(child);
-    });
-    child.once("exit", (code) => reject(new Error(`worker exited ${code}`)));
-  });
-}
+const startWorker = () => startBroadcastWorker({ databaseUrl: url.toString(), graphUrl: sim.url, env: process.env });
 const peakRss = (pid: number) => {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Math.round(Number(m[1]) / 1024) : 0;

@@ -9,18 +9,17 @@
 //   BENCH_IMPORT_ROWS=100000 (default)     BENCH_ITERATIONS=200 (default)
 //   BENCH_SKIP_PAGES=1 / BENCH_SKIP_IMPORT=1: one half only
 import { execFileSync, fork } from "node:child_process";
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import pg from "pg";
 import pino from "pino";
 import { buildApp } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
-import { MIGRATIONS_DIR, openDatabase } from "../src/server/db/client.js";
+import { openDatabase } from "../src/server/db/client.js";
 import { createSession } from "../src/server/modules/auth/sessions.js";
 import { seedSystemRoles } from "../src/server/modules/roles/repo.js";
+import { benchDatabaseUrl, ensureSeededDatabase } from "./bench-database.js";
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const DB_NAME = process.env.BENCH_CONTACTS_DB ?? "chorus_bench_contacts";
 const CONTACTS = Number(process.env.BENCH_CONTACTS ?? 1_000_000);
 const IMPORT_ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
@@ -33,106 +32,57 @@ const COMMON_TAG = "00000000-0000-4000-8000-0000000c7000";
 const LIST = "00000000-0000-4000-8000-0000000c1000";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const dbUrl = () => {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${DB_NAME}`;
-  return u.toString();
-};
+const dbUrl = () => benchDatabaseUrl(DB_NAME);
 const mb = (b: number) => (b / 1e6).toFixed(0);
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function seedHash(): string {
-  const h = createHash("sha256");
-  for (const f of readdirSync(MIGRATIONS_DIR)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    h.update(readFileSync(path.join(MIGRATIONS_DIR, f)));
-  }
-  return h.update(`contacts/${CONTACTS}/v1`).digest("hex").slice(0, 16);
-}
-
 async function ensureSeeded(): Promise<void> {
-  const want = seedHash();
-  const exists = await admin(
-    async (c) => (await c.query("select 1 from pg_database where datname = $1", [DB_NAME])).rowCount,
-  );
-  if (exists) {
-    const c = new pg.Client({ connectionString: dbUrl() });
-    await c.connect();
-    const seeded = await c
-      .query("select value from bench_meta where key = 'seed'")
-      .then((r) => r.rows[0]?.value as string | undefined)
-      .catch(() => undefined);
-    await c.end();
-    if (seeded === want) return console.log(`bench database ${DB_NAME} already seeded (${want})`);
-    await admin((c) => c.query(`drop database ${DB_NAME} with (force)`));
-  }
-  await admin((c) => c.query(`create database ${DB_NAME}`));
-  const database = await openDatabase({ url: dbUrl(), poolSize: 2 });
-  await database.migrate();
-  await database.close();
-  const c = new pg.Client({ connectionString: dbUrl() });
-  await c.connect();
-  const t0 = performance.now();
-  const step = async (label: string, q: string) => {
-    const s = performance.now();
-    await c.query(q);
-    console.log(`  ${label}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
-  };
-  await step(
-    "organizations, owner",
-    `insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
-       values ('${USER}', 'bench.contacts@example.com', 'x', 'Bench', 'Owner', now());
-     insert into organizations (id, name) values ('${ORG}', 'contacts-1m'), ('${IMPORT_ORG}', 'contacts-import');
-     insert into memberships (org_id, user_id, is_owner, first_name, last_name)
-       values ('${ORG}', '${USER}', true, 'Bench', 'Owner'), ('${IMPORT_ORG}', '${USER}', true, 'Bench', 'Owner');`,
-  );
-  const database2 = await openDatabase({ url: dbUrl(), poolSize: 2 });
-  await seedSystemRoles(database2.db, ORG);
-  await seedSystemRoles(database2.db, IMPORT_ORG);
-  await database2.close();
-  // Drop the secondary indexes during the bulk load and build them once after: far faster.
-  await step(
-    `${CONTACTS.toLocaleString("en")} contacts`,
-    `insert into contacts (org_id, phone, name, attributes, last_message_at, created_at, updated_at)
-     select '${ORG}', '+1' || (2000000000 + g)::text,
-       case when g % 50 = 0 then null else
-         (array['Ana','Ben','Carla','David','Elena','Farid','Gita','Hugo','Ines','Jon','Kemal','Lucia','Mario','Nora',
-                'Omar','Paula','Quique','Rosa','Sven','Tomas','Uma','Victor','Wen','Ximena','Yusuf','Zoe'])[1 + g % 26]
-         || ' ' || (array['Garcia','Smith','Rossi','Muller','Dubois','Silva','Kowalski','Nguyen','Kim','Sato',
-                'Lopez','Brown','Ivanov','Haddad','Okafor','Jensen','Costa','Novak','Yilmaz','Chen'])[1 + (g / 26) % 20]
-         || ' ' || g::text end,
-       case when g % 3 = 0 then jsonb_build_object('city', 'City ' || (g % 100)::text) else '{}'::jsonb end,
-       case when g % 5 < 3 then now() - (g % 100000) * interval '1 minute' end,
-       now() - (${CONTACTS} - g) * interval '30 seconds', now()
-     from generate_series(1, ${CONTACTS}) g`,
-  );
-  await step(
-    "tags, lists and memberships",
-    `insert into tags (org_id, id, name) values ('${ORG}', '${COMMON_TAG}', 'Common'), ('${ORG}', '${RARE_TAG}', 'Rare');
-     insert into tags (org_id, name) select '${ORG}', 'Tag ' || g from generate_series(1, 18) g;
-     insert into contact_lists (org_id, id, name) values ('${ORG}', '${LIST}', 'Newsletter');
-     insert into contact_tags (org_id, contact_id, tag_id)
-       select org_id, id, '${COMMON_TAG}' from contacts where org_id = '${ORG}' and abs(hashtext(id::text)) % 10 < 3;
-     insert into contact_tags (org_id, contact_id, tag_id)
-       select org_id, id, '${RARE_TAG}' from contacts where org_id = '${ORG}' and abs(hashtext(id::text)) % 1000 = 7;
-     insert into list_contacts (org_id, list_id, contact_id)
-       select org_id, '${LIST}', id from contacts where org_id = '${ORG}' and abs(hashtext(id::text || 'l')) % 5 = 0;`,
-  );
-  await step("vacuum analyze", "vacuum analyze");
-  await c.query("create table bench_meta (key text primary key, value text)");
-  await c.query("insert into bench_meta values ('seed', $1)", [want]);
-  await c.end();
-  console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await ensureSeededDatabase({
+    name: DB_NAME,
+    version: `contacts/${CONTACTS}/v1`,
+    seed: async ({ step, url }) => {
+      await step(
+        "organizations, owner",
+        `insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
+           values ('${USER}', 'bench.contacts@example.com', 'x', 'Bench', 'Owner', now());
+         insert into organizations (id, name) values ('${ORG}', 'contacts-1m'), ('${IMPORT_ORG}', 'contacts-import');
+         insert into memberships (org_id, user_id, is_owner, first_name, last_name)
+           values ('${ORG}', '${USER}', true, 'Bench', 'Owner'), ('${IMPORT_ORG}', '${USER}', true, 'Bench', 'Owner');`,
+      );
+      const database = await openDatabase({ url, poolSize: 2 });
+      await seedSystemRoles(database.db, ORG);
+      await seedSystemRoles(database.db, IMPORT_ORG);
+      await database.close();
+      // Drop the secondary indexes during the bulk load and build them once after: far faster.
+      await step(
+        `${CONTACTS.toLocaleString("en")} contacts`,
+        `insert into contacts (org_id, phone, name, attributes, last_message_at, created_at, updated_at)
+         select '${ORG}', '+1' || (2000000000 + g)::text,
+           case when g % 50 = 0 then null else
+             (array['Ana','Ben','Carla','David','Elena','Farid','Gita','Hugo','Ines','Jon','Kemal','Lucia','Mario','Nora',
+                    'Omar','Paula','Quique','Rosa','Sven','Tomas','Uma','Victor','Wen','Ximena','Yusuf','Zoe'])[1 + g % 26]
+             || ' ' || (array['Garcia','Smith','Rossi','Muller','Dubois','Silva','Kowalski','Nguyen','Kim','Sato',
+                    'Lopez','Brown','Ivanov','Haddad','Okafor','Jensen','Costa','Novak','Yilmaz','Chen'])[1 + (g / 26) % 20]
+             || ' ' || g::text end,
+           case when g % 3 = 0 then jsonb_build_object('city', 'City ' || (g % 100)::text) else '{}'::jsonb end,
+           case when g % 5 < 3 then now() - (g % 100000) * interval '1 minute' end,
+           now() - (${CONTACTS} - g) * interval '30 seconds', now()
+         from generate_series(1, ${CONTACTS}) g`,
+      );
+      await step(
+        "tags, lists and memberships",
+        `insert into tags (org_id, id, name) values ('${ORG}', '${COMMON_TAG}', 'Common'), ('${ORG}', '${RARE_TAG}', 'Rare');
+         insert into tags (org_id, name) select '${ORG}', 'Tag ' || g from generate_series(1, 18) g;
+         insert into contact_lists (org_id, id, name) values ('${ORG}', '${LIST}', 'Newsletter');
+         insert into contact_tags (org_id, contact_id, tag_id)
+           select org_id, id, '${COMMON_TAG}' from contacts where org_id = '${ORG}' and abs(hashtext(id::text)) % 10 < 3;
+         insert into contact_tags (org_id, contact_id, tag_id)
+           select org_id, id, '${RARE_TAG}' from contacts where org_id = '${ORG}' and abs(hashtext(id::text)) % 1000 = 7;
+         insert into list_contacts (org_id, list_id, contact_id)
+           select org_id, '${LIST}', id from contacts where org_id = '${ORG}' and abs(hashtext(id::text || 'l')) % 5 = 0;`,
+      );
+      await step("vacuum analyze", "vacuum analyze");
+    },
+  });
 }
 
 function pct(xs: number[], p: number) {

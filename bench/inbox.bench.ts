@@ -10,15 +10,14 @@
 //   npm run bench inbox        BENCH_ITERATIONS=200 (default)   BENCH_EXPLAIN=1: plans of the list queries
 import http from "node:http";
 import os from "node:os";
-import pg from "pg";
 import pino from "pino";
 import { buildApp } from "../src/server/app.js";
 import { loadConfig } from "../src/server/config.js";
 import { openDatabase } from "../src/server/db/client.js";
 import { createSession } from "../src/server/modules/auth/sessions.js";
 import { seedSystemRoles } from "../src/server/modules/roles/repo.js";
+import { benchDatabaseUrl, ensureSeededDatabase } from "./bench-database.js";
 
-const SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const DB_NAME = process.env.BENCH_INBOX_DB ?? "chorus_bench_inbox";
 const CONVERSATIONS = 100_000;
 const MESSAGES = 1_000_000;
@@ -41,21 +40,7 @@ const CONV = 6;
 // Members: 1 the owner, 2–10 chat managers (chats:read_all), 11–50 operators (chats:read_assigned).
 const MANAGER_ID = id(MEMBER, 2);
 
-const dbUrl = () => {
-  const u = new URL(SERVER_URL);
-  u.pathname = `/${DB_NAME}`;
-  return u.toString();
-};
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: SERVER_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
+const dbUrl = () => benchDatabaseUrl(DB_NAME);
 
 // The seed's version: a seeded database is reused; new migrations (indexes) are applied to it.
 const SEED = `inbox/${CONVERSATIONS}/${MESSAGES}/v2`;
@@ -66,147 +51,117 @@ const assigneeSql = (g: string) => `case when (${g}) % 5 = 0 then null else ${id
 const lastSql = (g: string) => `(now() - (${g}) * interval '5 minutes')`;
 
 async function ensureSeeded(): Promise<void> {
-  const want = SEED;
-  const exists = await admin(
-    async (c) => (await c.query("select 1 from pg_database where datname = $1", [DB_NAME])).rowCount,
-  );
-  if (exists) {
-    const c = new pg.Client({ connectionString: dbUrl() });
-    await c.connect();
-    const seeded = await c
-      .query("select value from bench_meta where key = 'seed'")
-      .then((r) => r.rows[0]?.value as string | undefined)
-      .catch(() => undefined);
-    await c.end();
-    if (seeded === want) {
-      console.log(`bench database ${DB_NAME} already seeded (${want}); applying new migrations`);
-      const database = await openDatabase({ url: dbUrl(), poolSize: 2, statementTimeoutMs: 0 });
-      await database.migrate();
+  await ensureSeededDatabase({
+    name: DB_NAME,
+    version: SEED,
+    migrateReused: true,
+    seed: async ({ c, step, url }) => {
+      await c.query("set statement_timeout = 0");
+      await step(
+        "organization, 50 members, 5 teams, a channel",
+        `insert into organizations (id, name) values ('${ORG}', 'inbox-100k');
+         insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
+           select ${idSql(USER, "g")}, 'bench.inbox.' || g || '@example.com', 'x', 'Member', 'No' || g, now()
+           from generate_series(1, ${MEMBERS}) g;
+         insert into memberships (org_id, id, user_id, is_owner, first_name, last_name)
+           select '${ORG}', ${idSql(MEMBER, "g")}, ${idSql(USER, "g")}, g = 1, 'Member', 'No' || g
+           from generate_series(1, ${MEMBERS}) g;
+         insert into teams (org_id, id, name) select '${ORG}', ${idSql(TEAM, "g")}, 'Team ' || g from generate_series(1, 5) g;
+         insert into team_members (org_id, team_id, member_id)
+           select '${ORG}', ${idSql(TEAM, "1 + g % 5")}, ${idSql(MEMBER, "g")} from generate_series(2, ${MEMBERS}) g;
+         insert into wa_channels (org_id, id, name, mode, phone_number_id, waba_id, display_phone_number,
+             access_token_enc, app_secret_enc, verify_token_enc, webhook_key)
+           values ('${ORG}', '${CHANNEL}', 'Bench', 'simulator', 'bench-inbox-pnid', 'bench-waba', '+1 555 0100',
+             'x', 'x', 'x', 'bench-inbox-webhook');`,
+      );
+      const database = await openDatabase({ url, poolSize: 2 });
+      await seedSystemRoles(database.db, ORG);
       await database.close();
-      return;
-    }
-    await admin((c) => c.query(`drop database ${DB_NAME} with (force)`));
-  }
-  await admin((c) => c.query(`create database ${DB_NAME}`));
-  const database = await openDatabase({ url: dbUrl(), poolSize: 2 });
-  await database.migrate();
-  await database.close();
-  const c = new pg.Client({ connectionString: dbUrl() });
-  await c.connect();
-  await c.query("set statement_timeout = 0");
-  const t0 = performance.now();
-  const step = async (label: string, q: string) => {
-    const s = performance.now();
-    await c.query(q);
-    console.log(`  ${label}: ${((performance.now() - s) / 1000).toFixed(1)} s`);
-  };
-  await step(
-    "organization, 50 members, 5 teams, a channel",
-    `insert into organizations (id, name) values ('${ORG}', 'inbox-100k');
-     insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
-       select ${idSql(USER, "g")}, 'bench.inbox.' || g || '@example.com', 'x', 'Member', 'No' || g, now()
-       from generate_series(1, ${MEMBERS}) g;
-     insert into memberships (org_id, id, user_id, is_owner, first_name, last_name)
-       select '${ORG}', ${idSql(MEMBER, "g")}, ${idSql(USER, "g")}, g = 1, 'Member', 'No' || g
-       from generate_series(1, ${MEMBERS}) g;
-     insert into teams (org_id, id, name) select '${ORG}', ${idSql(TEAM, "g")}, 'Team ' || g from generate_series(1, 5) g;
-     insert into team_members (org_id, team_id, member_id)
-       select '${ORG}', ${idSql(TEAM, "1 + g % 5")}, ${idSql(MEMBER, "g")} from generate_series(2, ${MEMBERS}) g;
-     insert into wa_channels (org_id, id, name, mode, phone_number_id, waba_id, display_phone_number,
-         access_token_enc, app_secret_enc, verify_token_enc, webhook_key)
-       values ('${ORG}', '${CHANNEL}', 'Bench', 'simulator', 'bench-inbox-pnid', 'bench-waba', '+1 555 0100',
-         'x', 'x', 'x', 'bench-inbox-webhook');`,
-  );
-  const database2 = await openDatabase({ url: dbUrl(), poolSize: 2 });
-  await seedSystemRoles(database2.db, ORG);
-  await database2.close();
-  await c.query(
-    `insert into member_roles (org_id, member_id, role_id)
-       select '${ORG}', ${idSql(MEMBER, "g")}, case when g <= 10 then 'chat_manager' else 'operator' end
-       from generate_series(2, ${MEMBERS}) g`,
-  );
-  // The secondary indexes of the big tables are dropped during the bulk load and built once after.
-  const secondary = (
-    await c.query<{ name: string; def: string }>(
-      `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
-       from pg_index i join pg_class t on t.oid = i.indrelid
-       where t.relname in ('contacts', 'conversations', 'messages')
-         and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
-    )
-  ).rows;
-  for (const ix of secondary) await c.query(`drop index ${ix.name}`);
-  await step(
-    `${CONVERSATIONS.toLocaleString("en")} contacts`,
-    `insert into contacts (org_id, id, phone, wa_id, name, created_at, updated_at, last_message_at)
-     select '${ORG}', ${idSql(CONTACT, "g")}, '+1' || (3000000000 + g)::text, '1' || (3000000000 + g)::text,
-       (array['Ana','Ben','Carla','David','Elena','Farid','Gita','Hugo','Ines','Jon','Kemal','Lucia','Mario','Nora',
-              'Omar','Paula','Quique','Rosa','Sven','Tomas','Uma','Victor','Wen','Ximena','Yusuf','Zoe'])[1 + g % 26]
-       || ' ' || (array['Garcia','Smith','Rossi','Muller','Dubois','Silva','Kowalski','Nguyen','Kim','Sato',
-              'Lopez','Brown','Ivanov','Haddad','Okafor','Jensen','Costa','Novak','Yilmaz','Chen'])[1 + (g / 26) % 20]
-       || ' ' || g::text,
-       ${lastSql("g")} - interval '1 day', now(), ${lastSql("g")}
-     from generate_series(1, ${CONVERSATIONS}) g`,
-  );
-  // Statuses: 30 % open, 10 % pending, 5 % snoozed, 55 % resolved; a third without a team.
-  await step(
-    `${CONVERSATIONS.toLocaleString("en")} conversations`,
-    `insert into conversations (org_id, id, channel_id, contact_id, status, assignee_member_id, team_id,
-        snoozed_until, last_inbound_at, last_message_at, preview, created_at, updated_at)
-     select '${ORG}', ${idSql(CONV, "g")}, '${CHANNEL}', ${idSql(CONTACT, "g")},
-       case when g % 20 < 6 then 'open' when g % 20 < 8 then 'pending' when g % 20 = 8 then 'snoozed' else 'resolved' end,
-       ${assigneeSql("g")},
-       case when g % 3 = 0 then null else ${idSql(TEAM, "1 + g % 5")} end,
-       case when g % 20 = 8 then now() + interval '1 day' end,
-       ${lastSql("g")} - interval '3 minutes', ${lastSql("g")}, 'Last words of conversation ' || g,
-       ${lastSql("g")} - interval '1 hour', ${lastSql("g")}
-     from generate_series(1, ${CONVERSATIONS}) g`,
-  );
-  // Conversation 1: 10,000 messages, one a minute. The other 990,000 over conversations 2…100,000
-  // (9–10 each), three minutes apart, the oldest inbound, then alternating; 2 % notes, 3 % system
-  // lines ("resolved by"), the rest WhatsApp messages. Words from a small vocabulary ("refund" in
-  // about one in 8), "chargeback" in one in 2,000, and an order number in every message.
-  const words = `(array['hello','thanks','please','order','delivery','refund','price','where','today','tomorrow',
-      'invoice','payment','address','change','cancel','status','help','question','product','size'])`;
-  const body = (g: string) =>
-    `${words}[1 + (${g}) % 20] || ' ' || ${words}[1 + ((${g}) / 7) % 20] || ' ' || ${words}[1 + ((${g}) / 131) % 20]
-       || case when (${g}) % 2000 = 0 then ' chargeback' else '' end || ' #' || (${g})::text`;
-  const msgInsert = (from: number, to: number, conv: string, k: string, spacing: string) =>
-    `insert into messages (org_id, id, conversation_id, channel_id, contact_id, direction, kind, type, body, payload,
-        status, sender_member_id, created_at)
-     select '${ORG}', gen_random_uuid(), ${idSql(CONV, conv)}, '${CHANNEL}', ${idSql(CONTACT, conv)},
-       case when kind = 'message' and k % 2 = 1 then 'in' else 'out' end, kind,
-       case when kind = 'message' then 'text' else kind end,
-       ${body("g")},
-       case when kind = 'system' then jsonb_build_object('event', jsonb_build_object('type', 'status_changed',
-         'from', 'open', 'to', 'resolved', 'by', jsonb_build_object('memberId', coalesce(${assigneeSql(conv)}, '${MANAGER_ID}'))))
-         else '{}'::jsonb end,
-       case when kind = 'message' and k % 2 = 1 then 'received' else 'read' end,
-       case when kind = 'message' and k % 2 = 1 then null else coalesce(${assigneeSql(conv)}, '${MANAGER_ID}'::uuid) end,
-       ${lastSql(conv)} - k * ${spacing}
-     from (select g, ${k} as k,
-             case when g % 50 = 0 then 'note' when g % 33 = 0 then 'system' else 'message' end as kind
-           from generate_series(${from}, ${to}) g) s`;
-  await step(
-    `${BIG_THREAD.toLocaleString("en")} messages of conversation 1`,
-    msgInsert(1, BIG_THREAD, "1", "g - 1", "interval '1 minute'"),
-  );
-  const perConv = CONVERSATIONS - 1;
-  await step(
-    `${(MESSAGES - BIG_THREAD).toLocaleString("en")} messages of the others`,
-    msgInsert(
-      BIG_THREAD + 1,
-      MESSAGES,
-      `2 + (g - ${BIG_THREAD + 1}) % ${perConv}`,
-      `(g - ${BIG_THREAD + 1}) / ${perConv}`,
-      "interval '3 minutes'",
-    ),
-  );
-  await step(`${secondary.length} indexes`, secondary.map((ix) => `${ix.def};`).join("\n"));
-  await step("vacuum analyze", "vacuum analyze");
-  await c.query("create table bench_meta (key text primary key, value text)");
-  await c.query("insert into bench_meta values ('seed', $1)", [want]);
-  await c.end();
-  console.log(`seeded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      await c.query(
+        `insert into member_roles (org_id, member_id, role_id)
+           select '${ORG}', ${idSql(MEMBER, "g")}, case when g <= 10 then 'chat_manager' else 'operator' end
+           from generate_series(2, ${MEMBERS}) g`,
+      );
+      // The secondary indexes of the big tables are dropped during the bulk load and built once after.
+      const secondary = (
+        await c.query<{ name: string; def: string }>(
+          `select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
+           from pg_index i join pg_class t on t.oid = i.indrelid
+           where t.relname in ('contacts', 'conversations', 'messages')
+             and not exists (select 1 from pg_constraint k where k.conindid = i.indexrelid)`,
+        )
+      ).rows;
+      for (const ix of secondary) await c.query(`drop index ${ix.name}`);
+      await step(
+        `${CONVERSATIONS.toLocaleString("en")} contacts`,
+        `insert into contacts (org_id, id, phone, wa_id, name, created_at, updated_at, last_message_at)
+         select '${ORG}', ${idSql(CONTACT, "g")}, '+1' || (3000000000 + g)::text, '1' || (3000000000 + g)::text,
+           (array['Ana','Ben','Carla','David','Elena','Farid','Gita','Hugo','Ines','Jon','Kemal','Lucia','Mario','Nora',
+                  'Omar','Paula','Quique','Rosa','Sven','Tomas','Uma','Victor','Wen','Ximena','Yusuf','Zoe'])[1 + g % 26]
+           || ' ' || (array['Garcia','Smith','Rossi','Muller','Dubois','Silva','Kowalski','Nguyen','Kim','Sato',
+                  'Lopez','Brown','Ivanov','Haddad','Okafor','Jensen','Costa','Novak','Yilmaz','Chen'])[1 + (g / 26) % 20]
+           || ' ' || g::text,
+           ${lastSql("g")} - interval '1 day', now(), ${lastSql("g")}
+         from generate_series(1, ${CONVERSATIONS}) g`,
+      );
+      // Statuses: 30 % open, 10 % pending, 5 % snoozed, 55 % resolved; a third without a team.
+      await step(
+        `${CONVERSATIONS.toLocaleString("en")} conversations`,
+        `insert into conversations (org_id, id, channel_id, contact_id, status, assignee_member_id, team_id,
+            snoozed_until, last_inbound_at, last_message_at, preview, created_at, updated_at)
+         select '${ORG}', ${idSql(CONV, "g")}, '${CHANNEL}', ${idSql(CONTACT, "g")},
+           case when g % 20 < 6 then 'open' when g % 20 < 8 then 'pending' when g % 20 = 8 then 'snoozed' else 'resolved' end,
+           ${assigneeSql("g")},
+           case when g % 3 = 0 then null else ${idSql(TEAM, "1 + g % 5")} end,
+           case when g % 20 = 8 then now() + interval '1 day' end,
+           ${lastSql("g")} - interval '3 minutes', ${lastSql("g")}, 'Last words of conversation ' || g,
+           ${lastSql("g")} - interval '1 hour', ${lastSql("g")}
+         from generate_series(1, ${CONVERSATIONS}) g`,
+      );
+      // Conversation 1: 10,000 messages, one a minute. The other 990,000 over conversations 2…100,000
+      // (9–10 each), three minutes apart, the oldest inbound, then alternating; 2 % notes, 3 % system
+      // lines ("resolved by"), the rest WhatsApp messages. Words from a small vocabulary ("refund" in
+      // about one in 8), "chargeback" in one in 2,000, and an order number in every message.
+      const words = `(array['hello','thanks','please','order','delivery','refund','price','where','today','tomorrow',
+          'invoice','payment','address','change','cancel','status','help','question','product','size'])`;
+      const body = (g: string) =>
+        `${words}[1 + (${g}) % 20] || ' ' || ${words}[1 + ((${g}) / 7) % 20] || ' ' || ${words}[1 + ((${g}) / 131) % 20]
+           || case when (${g}) % 2000 = 0 then ' chargeback' else '' end || ' #' || (${g})::text`;
+      const msgInsert = (from: number, to: number, conv: string, k: string, spacing: string) =>
+        `insert into messages (org_id, id, conversation_id, channel_id, contact_id, direction, kind, type, body, payload,
+            status, sender_member_id, created_at)
+         select '${ORG}', gen_random_uuid(), ${idSql(CONV, conv)}, '${CHANNEL}', ${idSql(CONTACT, conv)},
+           case when kind = 'message' and k % 2 = 1 then 'in' else 'out' end, kind,
+           case when kind = 'message' then 'text' else kind end,
+           ${body("g")},
+           case when kind = 'system' then jsonb_build_object('event', jsonb_build_object('type', 'status_changed',
+             'from', 'open', 'to', 'resolved', 'by', jsonb_build_object('memberId', coalesce(${assigneeSql(conv)}, '${MANAGER_ID}'))))
+             else '{}'::jsonb end,
+           case when kind = 'message' and k % 2 = 1 then 'received' else 'read' end,
+           case when kind = 'message' and k % 2 = 1 then null else coalesce(${assigneeSql(conv)}, '${MANAGER_ID}'::uuid) end,
+           ${lastSql(conv)} - k * ${spacing}
+         from (select g, ${k} as k,
+                 case when g % 50 = 0 then 'note' when g % 33 = 0 then 'system' else 'message' end as kind
+               from generate_series(${from}, ${to}) g) s`;
+      await step(
+        `${BIG_THREAD.toLocaleString("en")} messages of conversation 1`,
+        msgInsert(1, BIG_THREAD, "1", "g - 1", "interval '1 minute'"),
+      );
+      const perConv = CONVERSATIONS - 1;
+      await step(
+        `${(MESSAGES - BIG_THREAD).toLocaleString("en")} messages of the others`,
+        msgInsert(
+          BIG_THREAD + 1,
+          MESSAGES,
+          `2 + (g - ${BIG_THREAD + 1}) % ${perConv}`,
+          `(g - ${BIG_THREAD + 1}) / ${perConv}`,
+          "interval '3 minutes'",
+        ),
+      );
+      await step(`${secondary.length} indexes`, secondary.map((ix) => `${ix.def};`).join("\n"));
+      await step("vacuum analyze", "vacuum analyze");
+    },
+  });
 }
 
 function pct(xs: number[], p: number) {

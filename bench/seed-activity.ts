@@ -8,13 +8,8 @@
 //
 // The database (BENCH_DB, default chorus_bench) is created on the server of
 // BENCH_DATABASE_URL and recreated when the migrations or the row count changed.
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import path from "node:path";
-import pg from "pg";
-import { MIGRATIONS_DIR, openDatabase } from "../src/server/db/client.js";
+import { ensureSeededDatabase } from "./bench-database.js";
 
-export const BENCH_SERVER_URL = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const BENCH_DB = process.env.BENCH_DB ?? "chorus_bench";
 export const BIG_ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
 export const OTHER_ROWS = Number(process.env.BENCH_OTHER_ROWS ?? 5_000);
@@ -25,134 +20,78 @@ export const BIG_ORG_ID = "00000000-0000-4000-8000-00000000b000";
 /** Deterministic ids: actor n is user `…a<n>`; the benchmark's caller is actor 0 (owner of bench-000). */
 export const actorId = (n: number) => `00000000-0000-4000-8000-${(0xa00000000000 + n).toString(16)}`;
 
-export function benchUrl(): string {
-  const url = new URL(BENCH_SERVER_URL);
-  url.pathname = `/${BENCH_DB}`;
-  return url.toString();
-}
-
-function migrationsHash(): string {
-  const h = createHash("sha256");
-  for (const f of readdirSync(MIGRATIONS_DIR)
-    .filter((f) => f.endsWith(".sql"))
-    .sort()) {
-    h.update(readFileSync(path.join(MIGRATIONS_DIR, f)));
-  }
-  return h.update(`${BIG_ROWS}/${OTHER_ROWS}/time-ordered`).digest("hex").slice(0, 16);
-}
-
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: BENCH_SERVER_URL });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 /** Ensures the seeded benchmark database exists; returns its URL. */
-export async function ensureBenchDatabase(log: (s: string) => void = console.log): Promise<string> {
-  const want = migrationsHash();
-  const exists = await admin(
-    async (c) => (await c.query("select 1 from pg_database where datname = $1", [BENCH_DB])).rowCount,
-  );
-  if (exists) {
-    const c = new pg.Client({ connectionString: benchUrl() });
-    await c.connect();
-    const seeded = await c
-      .query("select value from bench_meta where key = 'seed'")
-      .then((r) => r.rows[0]?.value as string | undefined)
-      .catch(() => undefined);
-    await c.end();
-    if (seeded === want) {
-      log(`bench database ${BENCH_DB} already seeded (${want})`);
-      return benchUrl();
-    }
-    log(`bench database ${BENCH_DB} is stale: recreating`);
-    await admin((c) => c.query(`drop database ${BENCH_DB} with (force)`));
-  }
-  await admin((c) => c.query(`create database ${BENCH_DB}`));
-  const database = await openDatabase({ url: benchUrl(), poolSize: 2 });
-  await database.migrate();
-  await database.close();
-
-  const c = new pg.Client({ connectionString: benchUrl() });
-  await c.connect();
-  const started = Date.now();
-  const step = async (label: string, sqlText: string, params: unknown[] = []) => {
-    const t0 = Date.now();
-    await c.query(sqlText, params);
-    log(`  ${label}: ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  };
-  log(`seeding ${BENCH_DB}: ${BIG_ROWS.toLocaleString("en")} records in bench-000, ${OTHER_ROWS} in 99 others`);
-  await c.query("set synchronous_commit = off");
-  await step(
-    "users",
-    `insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
-     select ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + g), 12, '0'))::uuid,
-            'actor' || g || '@bench.test', 'x', 'Actor', 'Number ' || g, now()
-     from generate_series(0, ${ACTORS - 1}) g`,
-  );
-  await step(
-    "organizations",
-    `insert into organizations (id, name)
-     select ('00000000-0000-4000-8000-' || lpad(to_hex(x'b000'::int + g), 12, '0'))::uuid, 'bench-' || lpad(g::text, 3, '0')
-     from generate_series(0, ${ORGS - 1}) g`,
-  );
-  // Actors 0–299 work in bench-000 (actor 0 owns it); the other orgs share actors 300–999.
-  await step(
-    "memberships",
-    `insert into memberships (org_id, user_id, is_owner, first_name, last_name)
-     select $1::uuid, ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + g), 12, '0'))::uuid,
-            g = 0, 'Actor', 'Number ' || g
-     from generate_series(0, 299) g`,
-    [BIG_ORG_ID],
-  );
-  await step(
-    "roles",
-    `insert into roles (org_id, id, name, is_system) values ($1, 'administrator', 'Administrator', true)`,
-    [BIG_ORG_ID],
-  );
-  // Action mix: most records are everyday work (contacts, chats, templates), team changes are rarer.
-  const actionsSql = `(array[
-      'contact.created','contact.updated','contact.updated','contact.deleted','conversation.assigned',
-      'conversation.assigned','conversation.transferred','template.updated','template.created','broadcast.sent',
-      'broadcast.created','member.invited','member.roles_changed','member.updated','member.removed',
-      'invitation.resent','invitation.revoked','role.created','role.updated','organization.updated'])`;
-  // One statement for every organization, inserted in time order: an append-only log is
-  // written as time passes, so the organizations' records interleave on disk and ids follow time.
-  // bench-000's actors are 0–299 (actor 0 owns it); the 99 others share actors 300–999.
-  const others = OTHER_ROWS * (ORGS - 1);
-  await step(
-    `activity (${(BIG_ROWS + others).toLocaleString("en")} records, in time order)`,
-    `insert into activity (org_id, at, actor_type, actor_id, actor_name, action, target_type, target_id, target_label,
-                           changes, ip, user_agent, request_id)
-     select org_id, at, 'user', ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + actor), 12, '0'))::uuid,
-            'Actor Number ' || actor, action, split_part(action, '.', 1), (g % 5000)::text, 'Target ' || (g % 5000),
-            jsonb_build_object('name', jsonb_build_object('before', 'Old ' || g, 'after', 'New ' || g)),
-            '10.' || (actor % 250) || '.' || (g % 250) || '.1', 'Mozilla/5.0 (bench)', md5(g::text)
-     from (
-       select org_id, g, now() - (random() * interval '365 days') as at, actor,
-              (${actionsSql})[1 + floor(power(random(), 1.5) * 20)::int] as action
-       from (
-         select $1::uuid as org_id, g, floor(300 * power(random(), 2))::int as actor
-         from generate_series(1, ${BIG_ROWS}) g
-         union all
-         select ('00000000-0000-4000-8000-' || lpad(to_hex(x'b000'::int + 1 + (g % ${ORGS - 1})), 12, '0'))::uuid,
-                g, 300 + floor(700 * power(random(), 2))::int
-         from generate_series(1, ${others}) g
-       ) u
-     ) s
-     order by at`,
-    [BIG_ORG_ID],
-  );
-  await step("analyze", "analyze");
-  await c.query("create table bench_meta (key text primary key, value text not null)");
-  await c.query("insert into bench_meta values ('seed', $1)", [want]);
-  await c.end();
-  log(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  return benchUrl();
+export function ensureBenchDatabase(log: (s: string) => void = console.log): Promise<string> {
+  return ensureSeededDatabase({
+    name: BENCH_DB,
+    version: `${BIG_ROWS}/${OTHER_ROWS}/time-ordered`,
+    log,
+    seed: async ({ c, step }) => {
+      log(`seeding ${BENCH_DB}: ${BIG_ROWS.toLocaleString("en")} records in bench-000, ${OTHER_ROWS} in 99 others`);
+      await c.query("set synchronous_commit = off");
+      await step(
+        "users",
+        `insert into users (id, email, password_hash, first_name, last_name, email_verified_at)
+         select ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + g), 12, '0'))::uuid,
+                'actor' || g || '@bench.test', 'x', 'Actor', 'Number ' || g, now()
+         from generate_series(0, ${ACTORS - 1}) g`,
+      );
+      await step(
+        "organizations",
+        `insert into organizations (id, name)
+         select ('00000000-0000-4000-8000-' || lpad(to_hex(x'b000'::int + g), 12, '0'))::uuid, 'bench-' || lpad(g::text, 3, '0')
+         from generate_series(0, ${ORGS - 1}) g`,
+      );
+      // Actors 0–299 work in bench-000 (actor 0 owns it); the other orgs share actors 300–999.
+      await step(
+        "memberships",
+        `insert into memberships (org_id, user_id, is_owner, first_name, last_name)
+         select $1::uuid, ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + g), 12, '0'))::uuid,
+                g = 0, 'Actor', 'Number ' || g
+         from generate_series(0, 299) g`,
+        [BIG_ORG_ID],
+      );
+      await step(
+        "roles",
+        `insert into roles (org_id, id, name, is_system) values ($1, 'administrator', 'Administrator', true)`,
+        [BIG_ORG_ID],
+      );
+      // Action mix: most records are everyday work (contacts, chats, templates), team changes are rarer.
+      const actionsSql = `(array[
+          'contact.created','contact.updated','contact.updated','contact.deleted','conversation.assigned',
+          'conversation.assigned','conversation.transferred','template.updated','template.created','broadcast.sent',
+          'broadcast.created','member.invited','member.roles_changed','member.updated','member.removed',
+          'invitation.resent','invitation.revoked','role.created','role.updated','organization.updated'])`;
+      // One statement for every organization, inserted in time order: an append-only log is
+      // written as time passes, so the organizations' records interleave on disk and ids follow time.
+      // bench-000's actors are 0–299 (actor 0 owns it); the 99 others share actors 300–999.
+      const others = OTHER_ROWS * (ORGS - 1);
+      await step(
+        `activity (${(BIG_ROWS + others).toLocaleString("en")} records, in time order)`,
+        `insert into activity (org_id, at, actor_type, actor_id, actor_name, action, target_type, target_id, target_label,
+                               changes, ip, user_agent, request_id)
+         select org_id, at, 'user', ('00000000-0000-4000-8000-' || lpad(to_hex(x'a00000000000'::bigint + actor), 12, '0'))::uuid,
+                'Actor Number ' || actor, action, split_part(action, '.', 1), (g % 5000)::text, 'Target ' || (g % 5000),
+                jsonb_build_object('name', jsonb_build_object('before', 'Old ' || g, 'after', 'New ' || g)),
+                '10.' || (actor % 250) || '.' || (g % 250) || '.1', 'Mozilla/5.0 (bench)', md5(g::text)
+         from (
+           select org_id, g, now() - (random() * interval '365 days') as at, actor,
+                  (${actionsSql})[1 + floor(power(random(), 1.5) * 20)::int] as action
+           from (
+             select $1::uuid as org_id, g, floor(300 * power(random(), 2))::int as actor
+             from generate_series(1, ${BIG_ROWS}) g
+             union all
+             select ('00000000-0000-4000-8000-' || lpad(to_hex(x'b000'::int + 1 + (g % ${ORGS - 1})), 12, '0'))::uuid,
+                    g, 300 + floor(700 * power(random(), 2))::int
+             from generate_series(1, ${others}) g
+           ) u
+         ) s
+         order by at`,
+        [BIG_ORG_ID],
+      );
+      await step("analyze", "analyze");
+    },
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

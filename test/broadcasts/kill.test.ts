@@ -4,14 +4,13 @@
  * sends a broadcast through the fake Graph API; it is killed with SIGKILL mid-run, a new one is
  * started, and the broadcast completes with no recipient requested twice.
  */
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
-import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, sql } from "drizzle-orm";
 import { afterAll, describe, expect, it } from "vitest";
-import { broadcastRecipients, messageTemplates } from "../../src/server/db/schema/index.js";
+import { approvedTemplate, registerNumber, startBroadcastWorker } from "../../bench/broadcast-fixture.js";
+import { broadcastRecipients } from "../../src/server/db/schema/index.js";
 import { INTERRUPTED } from "../../src/server/modules/broadcasts/sender.js";
 import { type StandaloneSimulator, startSimulator } from "../../src/server/modules/whatsapp/simulator/server.js";
 import { createTestApp, type TestApp } from "../helpers/app.js";
@@ -19,7 +18,6 @@ import { onPostgres } from "../helpers/db.js";
 import { orgWithOwner } from "../helpers/orgs.js";
 import { ACCESS_TOKEN, APP_SECRET, connectChannel, WABA_ID } from "../whatsapp/helpers.js";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const N = 150;
 const RATE = 40; // messages/s: the run lasts a few seconds, long enough to be killed in the middle
 
@@ -33,20 +31,13 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function startWorker(databaseUrl: string, graphUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "bench/broadcast-worker.ts")], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", DATABASE_URL: databaseUrl, WA_GRAPH_URL: graphUrl },
-    stdio: ["ignore", "pipe", "inherit"],
+const startWorker = (databaseUrl: string, graphUrl: string) =>
+  startBroadcastWorker({
+    databaseUrl,
+    graphUrl,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+    started: (child) => workers.push(child),
   });
-  workers.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    lines.on("line", (l) => l === "worker ready" && resolve());
-    child.once("exit", (code) => reject(new Error(`worker exited (${code}) before it was ready`)));
-  });
-  return child;
-}
 
 async function until(what: string, done: () => Promise<boolean> | boolean, ms = 90_000): Promise<void> {
   const end = Date.now() + ms;
@@ -62,38 +53,21 @@ describe.skipIf(!onPostgres)("a broadcast whose worker process is killed with SI
     t = await createTestApp({ env: { WA_GRAPH_URL: sim.url } });
     const org = await orgWithOwner(t, "Kill Co");
     const ch = await connectChannel(org, { mpsLimit: RATE });
-    sim.numbers.set(ch.phoneNumberId, {
+    registerNumber(sim, {
       phoneNumberId: ch.phoneNumberId,
       wabaId: WABA_ID,
       displayPhoneNumber: "+1 555 010 0000",
       verifiedName: "Kill Co",
       accessToken: ACCESS_TOKEN,
       appSecret: APP_SECRET,
-      webhookUrl: "http://127.0.0.1:9/unused", // status webhooks are off
     });
-    const components = [{ type: "BODY", text: "Hi {{1}}!", example: { body_text: [["Ann"]] } }];
-    const [tpl] = await t.database.db
-      .insert(messageTemplates)
-      .values({
-        orgId: org.orgId,
-        channelId: ch.id,
-        wabaId: WABA_ID,
-        name: "kill_promo",
-        language: "en_US",
-        category: "MARKETING",
-        components,
-        status: "APPROVED",
-        metaId: "515151",
-      })
-      .returning();
-    sim.state.templates.set("515151", {
-      id: "515151",
+    const tpl = await approvedTemplate(t.database.db, sim, {
+      orgId: org.orgId,
+      channelId: ch.id,
       wabaId: WABA_ID,
       name: "kill_promo",
-      language: "en_US",
-      category: "MARKETING",
-      components,
-      status: "APPROVED",
+      metaId: "515151",
+      components: [{ type: "BODY", text: "Hi {{1}}!", example: { body_text: [["Ann"]] } }],
     });
     const made = await org.owner.client.post(`/api/v1/orgs/${org.orgId}/lists`, { name: "Everyone" });
     expect(made.statusCode, made.body).toBe(201);
@@ -108,7 +82,7 @@ describe.skipIf(!onPostgres)("a broadcast whose worker process is killed with SI
     const draft = await org.owner.client.post(`/api/v1/orgs/${org.orgId}/broadcasts`, {
       name: "Killed midway",
       channelId: ch.id,
-      templateId: tpl!.id,
+      templateId: tpl.id,
       variables: { "1": { field: "first_name", fallback: "there" } },
       audience: { listIds: [listId] },
     });
