@@ -52,7 +52,7 @@ async function ensureSeeded(): Promise<void> {
       await seedSystemRoles(database.db, ORG);
       await seedSystemRoles(database.db, IMPORT_ORG);
       await database.close();
-      // Drop the secondary indexes during the bulk load and build them once after: far faster.
+      // One INSERT … SELECT over generate_series: the server builds a million rows without a round trip each.
       await step(
         `${CONTACTS.toLocaleString("en")} contacts`,
         `insert into contacts (org_id, phone, name, attributes, last_message_at, created_at, updated_at)
