@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, jsonb, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { organizations } from "./orgs.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { bigint, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { ts } from "./columns.js";
+import { orgIdColumn } from "./orgs.js";
 
 export type ActivityChanges = Record<string, { before?: unknown; after?: unknown }>;
 
@@ -14,9 +13,7 @@ export type ActivityChanges = Record<string, { before?: unknown; after?: unknown
 export const activity = pgTable(
   "activity",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: bigint("id", { mode: "number" }).generatedAlwaysAsIdentity(),
     at: ts("at").notNull().defaultNow(),
     actorType: text("actor_type", { enum: ["user", "system", "api_key"] }).notNull(),

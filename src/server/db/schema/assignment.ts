@@ -1,10 +1,8 @@
 import { sql } from "drizzle-orm";
-import { foreignKey, index, integer, pgTable, primaryKey, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { memberships, organizations } from "./orgs.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
-
+import { foreignKey, index, integer, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
 import type { PresenceStatusValue as PresenceStatus } from "../../../shared/schemas/presence.js";
+import { ts } from "./columns.js";
+import { memberships, organizations } from "./orgs.js";
 
 /**
  * A member's availability for assignment (DESIGN §7.1 `/me/presence`, §7.4): set by the member

@@ -7,15 +7,13 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
 import type { AutomationAction, AutomationConditions, AutomationTrigger } from "../../../shared/schemas/automations.js";
-import { organizations } from "./orgs.js";
+import { ts } from "./columns.js";
+import { orgIdColumn } from "./orgs.js";
 import { conversations, messages } from "./whatsapp.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 /**
  * Automations (DESIGN §7.5): a trigger, conditions and actions as validated JSON
@@ -24,9 +22,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const automations = pgTable(
   "automations",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     enabled: boolean("enabled").notNull().default(true),

@@ -8,14 +8,12 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { organizations } from "./orgs.js";
+import { ts } from "./columns.js";
+import { orgIdColumn } from "./orgs.js";
 import { waChannels } from "./whatsapp.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export type BroadcastStatus = "draft" | "scheduled" | "sending" | "paused" | "completed" | "cancelled" | "failed";
 
@@ -40,9 +38,7 @@ export interface BroadcastAudience {
 export const broadcasts = pgTable(
   "broadcasts",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     channelId: uuid("channel_id").notNull(),

@@ -1,6 +1,5 @@
-import { index, integer, pgTable, text, timestamp, uuid } from "drizzle-orm/pg-core";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { index, integer, pgTable, text, uuid } from "drizzle-orm/pg-core";
+import { ts } from "./columns.js";
 
 /**
  * Durable outbox: a message is committed with the change that caused it, together with the

@@ -1,19 +1,7 @@
 import { sql } from "drizzle-orm";
-import {
-  boolean,
-  foreignKey,
-  index,
-  integer,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { boolean, foreignKey, index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { ts } from "./columns.js";
 import { users } from "./users.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 export const organizations = pgTable("organizations", {
   id: uuid("id").primaryKey().defaultRandom(),
@@ -29,12 +17,16 @@ export const organizations = pgTable("organizations", {
   updatedAt: ts("updated_at").notNull().defaultNow(),
 });
 
+/** The `org_id` that leads a table's key: its organization's rows go when the organization does. */
+export const orgIdColumn = () =>
+  uuid("org_id")
+    .notNull()
+    .references(() => organizations.id, { onDelete: "cascade" });
+
 export const memberships = pgTable(
   "memberships",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     userId: uuid("user_id")
       .notNull()
@@ -73,9 +65,7 @@ export const memberships = pgTable(
 export const roles = pgTable(
   "roles",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: text("id").notNull(),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
@@ -112,9 +102,7 @@ export const memberRoles = pgTable(
 export const invitations = pgTable(
   "invitations",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     email: text("email").notNull(),
     firstName: text("first_name").notNull(),

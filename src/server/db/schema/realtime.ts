@@ -1,19 +1,7 @@
 import { sql } from "drizzle-orm";
-import {
-  bigserial,
-  boolean,
-  foreignKey,
-  index,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uuid,
-} from "drizzle-orm/pg-core";
-import { memberships, organizations } from "./orgs.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { bigserial, boolean, foreignKey, index, jsonb, pgTable, primaryKey, text, uuid } from "drizzle-orm/pg-core";
+import { ts } from "./columns.js";
+import { memberships, orgIdColumn } from "./orgs.js";
 
 /**
  * The durable real-time event log (DESIGN §7.6): one row per change, written in the change's
@@ -25,9 +13,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const events = pgTable(
   "events",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: bigserial("id", { mode: "number" }).notNull(),
     kind: text("kind").notNull(),
     conversationId: uuid("conversation_id"),

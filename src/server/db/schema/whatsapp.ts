@@ -8,14 +8,12 @@ import {
   pgTable,
   primaryKey,
   text,
-  timestamp,
   uniqueIndex,
   uuid,
 } from "drizzle-orm/pg-core";
-import { memberships, organizations } from "./orgs.js";
+import { ts } from "./columns.js";
+import { memberships, orgIdColumn } from "./orgs.js";
 import { contacts, tags } from "./workspace.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 
 /**
  * A WhatsApp Business number connected through the Cloud API (`cloud`) or the built-in fake
@@ -26,9 +24,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const waChannels = pgTable(
   "wa_channels",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     mode: text("mode").$type<"cloud" | "simulator">().notNull(),
@@ -233,9 +229,7 @@ export const conversationTags = pgTable(
 export const messageTemplates = pgTable(
   "message_templates",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     channelId: uuid("channel_id").notNull(),
     wabaId: text("waba_id").notNull(),

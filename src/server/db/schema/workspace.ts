@@ -1,20 +1,8 @@
 import { sql } from "drizzle-orm";
-import {
-  foreignKey,
-  index,
-  integer,
-  jsonb,
-  pgTable,
-  primaryKey,
-  text,
-  timestamp,
-  uniqueIndex,
-  uuid,
-} from "drizzle-orm/pg-core";
+import { foreignKey, index, integer, jsonb, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import type { ImportErrorCode } from "../../../shared/schemas/contacts.js";
-import { memberships, organizations } from "./orgs.js";
-
-const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
+import { ts } from "./columns.js";
+import { memberships, orgIdColumn } from "./orgs.js";
 
 /**
  * The people the business talks to. `phone` is E.164 (`+15551234567`) and unique per
@@ -24,9 +12,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" 
 export const contacts = pgTable(
   "contacts",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     phone: text("phone").notNull(),
     waId: text("wa_id"),
@@ -66,9 +52,7 @@ export const contacts = pgTable(
 export const teams = pgTable(
   "teams",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
@@ -103,9 +87,7 @@ export const teamMembers = pgTable(
 export const tags = pgTable(
   "tags",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     color: text("color").notNull().default("#64748b"),
@@ -141,9 +123,7 @@ export const contactTags = pgTable(
 export const contactLists = pgTable(
   "contact_lists",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     name: text("name").notNull(),
     description: text("description").notNull().default(""),
@@ -178,9 +158,7 @@ export const listContacts = pgTable(
 export const contactImports = pgTable(
   "contact_imports",
   {
-    orgId: uuid("org_id")
-      .notNull()
-      .references(() => organizations.id, { onDelete: "cascade" }),
+    orgId: orgIdColumn(),
     id: uuid("id").notNull().defaultRandom(),
     state: text("state", { enum: ["queued", "running", "completed", "failed"] })
       .notNull()
