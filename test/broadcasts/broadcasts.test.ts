@@ -248,6 +248,12 @@ describe("validation", () => {
       [{ variables: { "1": { field: "birthday" } } }, "variables.1", "validation_failed"],
       [{ templateId: pending.id }, "templateId", "template_not_approved"],
       [{ audience: { listIds: ["00000000-0000-4000-8000-000000000000"] } }, "audience.listIds.0", "unknown_audience"],
+      [{ audience: { tagIds: ["00000000-0000-4000-8000-000000000000"] } }, "audience.tagIds.0", "unknown_audience"],
+      [
+        { audience: { contactIds: ["00000000-0000-4000-8000-000000000000"] } },
+        "audience.contactIds.0",
+        "unknown_audience",
+      ],
       [{ scheduledAt: "next tuesday" }, "scheduledAt", "validation_failed"],
       [{ scheduledAt: "2026-02-30T09:00" }, "scheduledAt", "invalid_schedule"],
       [{ channelId: "00000000-0000-4000-8000-000000000000" }, "channelId", "unknown_channel"],

@@ -165,34 +165,25 @@ function checkVariables(t: TemplateRow, variables: Record<string, VariableSource
 
 async function checkAudience(db: DbOrTx, orgId: string, a: AudienceInput): Promise<void> {
   const errors: FieldError[] = [];
-  const check = async (ids: string[] | undefined, key: string, found: (ids: string[]) => Promise<Set<string>>) => {
+  // Each id list is checked against its own table, within the organization.
+  const check = async (
+    ids: string[] | undefined,
+    key: string,
+    table: typeof contactLists | typeof tags | typeof contacts,
+  ) => {
     if (!ids?.length) return;
-    const have = await found(ids);
+    const rows = await db
+      .select({ id: table.id })
+      .from(table)
+      .where(and(eq(table.orgId, orgId), inArray(table.id, ids)));
+    const have = new Set(rows.map((x) => x.id));
     ids.forEach((id, i) => {
       if (!have.has(id)) errors.push(field(`audience.${key}.${i}`, "Unknown in this organization."));
     });
   };
-  await check(a.listIds, "listIds", async (ids) => {
-    const r = await db
-      .select({ id: contactLists.id })
-      .from(contactLists)
-      .where(and(eq(contactLists.orgId, orgId), inArray(contactLists.id, ids)));
-    return new Set(r.map((x) => x.id));
-  });
-  await check(a.tagIds, "tagIds", async (ids) => {
-    const r = await db
-      .select({ id: tags.id })
-      .from(tags)
-      .where(and(eq(tags.orgId, orgId), inArray(tags.id, ids)));
-    return new Set(r.map((x) => x.id));
-  });
-  await check(a.contactIds, "contactIds", async (ids) => {
-    const r = await db
-      .select({ id: contacts.id })
-      .from(contacts)
-      .where(and(eq(contacts.orgId, orgId), inArray(contacts.id, ids)));
-    return new Set(r.map((x) => x.id));
-  });
+  await check(a.listIds, "listIds", contactLists);
+  await check(a.tagIds, "tagIds", tags);
+  await check(a.contactIds, "contactIds", contacts);
   if (errors.length)
     throw badRequest("unknown_audience", "The audience names lists, tags or contacts that do not exist.", errors);
 }
