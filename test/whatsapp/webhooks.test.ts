@@ -417,14 +417,19 @@ describe("statuses", () => {
         }),
       );
     // A: read, then delivered, then sent (reverse order); the first carries our id, not yet the wamid.
-    for (const raw of [
-      status(wamidA, "read", 1_700_000_300, { biz_opaque_callback_data: a!.id }),
-      status(wamidA, "delivered", 1_700_000_200),
-      status(wamidA, "sent", 1_700_000_100),
-    ]) {
-      await postWebhook(t, ch.webhookKey, raw);
-      await drainWebhooks(t);
-    }
+    const stampsOfA = async () => {
+      const m = (await messagesOf(t, org.orgId)).find((r) => r.id === a!.id)!;
+      return [m.sentAt?.getTime(), m.deliveredAt?.getTime(), m.readAt?.getTime()];
+    };
+    await postWebhook(t, ch.webhookKey, status(wamidA, "read", 1_700_000_300, { biz_opaque_callback_data: a!.id }));
+    await drainWebhooks(t);
+    // Read alone proves delivered and sent: each step is stamped, at the earliest evidence so far.
+    expect(await stampsOfA()).toEqual([1_700_000_300_000, 1_700_000_300_000, 1_700_000_300_000]);
+    await postWebhook(t, ch.webhookKey, status(wamidA, "delivered", 1_700_000_200));
+    await drainWebhooks(t);
+    expect(await stampsOfA()).toEqual([1_700_000_200_000, 1_700_000_200_000, 1_700_000_300_000]);
+    await postWebhook(t, ch.webhookKey, status(wamidA, "sent", 1_700_000_100));
+    await drainWebhooks(t);
     // B: failed with 131047, then a late "sent" must not undo it.
     const failed = status(wamidB, "failed", 1_700_000_100, {
       biz_opaque_callback_data: b!.id,

@@ -12,6 +12,7 @@ import { buildTemplateMessage } from "../templates/render.js";
 import { asTemplate, statusOf } from "../templates/service.js";
 import { GraphClient, GraphError } from "../whatsapp/graph-client.js";
 import { whatsappOf } from "../whatsapp/runtime.js";
+import { reached } from "../whatsapp/status-steps.js";
 import { PRIORITY_BULK } from "../whatsapp/throughput.js";
 import { broadcastSendJob } from "./jobs.js";
 import { onBroadcastFinished } from "./notify.js";
@@ -480,9 +481,9 @@ export async function applyBroadcastStatus(
         status = case when ${forward} then ${s.status} else status end,
         error_code = case when ${forward} then ${err ? sql`${err.code}::int` : sql`null::int`} else error_code end,
         error_title = case when ${forward} then ${err ? sql`${(err.title ?? err.message ?? "").slice(0, 300)}::text` : sql`null::text`} else error_title end,
-        sent_at = ${s.status === "failed" ? sql`sent_at` : sql`coalesce(sent_at, ${at}::timestamptz)`},
-        delivered_at = ${s.status === "delivered" || s.status === "read" ? sql`coalesce(delivered_at, ${at}::timestamptz)` : sql`delivered_at`},
-        read_at = ${s.status === "read" ? sql`coalesce(read_at, ${at}::timestamptz)` : sql`read_at`},
+        sent_at = ${reached(s.status, "sent") ? sql`least(sent_at, ${at}::timestamptz)` : sql`sent_at`},
+        delivered_at = ${reached(s.status, "delivered") ? sql`least(delivered_at, ${at}::timestamptz)` : sql`delivered_at`},
+        read_at = ${s.status === "read" ? sql`least(read_at, ${at}::timestamptz)` : sql`read_at`},
         failed_at = ${s.status === "failed" ? sql`coalesce(failed_at, ${at}::timestamptz)` : sql`failed_at`}
       where org_id = ${orgId}::uuid and channel_id = ${channelId}::uuid and ${match}
       returning id`),

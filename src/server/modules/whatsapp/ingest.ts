@@ -23,6 +23,7 @@ import {
   templateStatusValueSchema,
   textOf,
 } from "./payload.js";
+import { reached } from "./status-steps.js";
 
 /**
  * Durable ingest of Meta's webhooks: the route stores the signed body and enqueues this job in
@@ -441,7 +442,11 @@ async function storeInbound(
   return { messageId: String(inserted[0].id), conversationId, opened: conv.opened };
 }
 
-/** Forward-only: sent < delivered < read; failed only over queued/sent, keeping Meta's error. */
+/**
+ * Forward-only: sent < delivered < read; failed only over queued/sent, keeping Meta's error.
+ * Webhooks arrive out of order, so a status stamps every step it implies (read means delivered and
+ * sent) and each stamp keeps the earliest evidence (`least` skips nulls).
+ */
 async function applyStatus(tx: DbOrTx, orgId: string, channelId: string, s: StatusUpdate): Promise<boolean> {
   const at = s.timestamp.toISOString();
   const err = s.status === "failed" ? s.errors?.[0] : undefined;
@@ -455,9 +460,9 @@ async function applyStatus(tx: DbOrTx, orgId: string, channelId: string, s: Stat
       update messages set
         wamid = coalesce(wamid, ${s.id}),
         status = case when ${newRank} > ${STATUS_RANK_SQL("status")} then ${s.status} else status end,
-        sent_at = ${s.status === "sent" ? sql`coalesce(sent_at, ${at}::timestamptz)` : sql`sent_at`},
-        delivered_at = ${s.status === "delivered" ? sql`coalesce(delivered_at, ${at}::timestamptz)` : sql`delivered_at`},
-        read_at = ${s.status === "read" ? sql`coalesce(read_at, ${at}::timestamptz)` : sql`read_at`},
+        sent_at = ${reached(s.status, "sent") ? sql`least(sent_at, ${at}::timestamptz)` : sql`sent_at`},
+        delivered_at = ${reached(s.status, "delivered") ? sql`least(delivered_at, ${at}::timestamptz)` : sql`delivered_at`},
+        read_at = ${s.status === "read" ? sql`least(read_at, ${at}::timestamptz)` : sql`read_at`},
         failed_at = ${s.status === "failed" ? sql`coalesce(failed_at, ${at}::timestamptz)` : sql`failed_at`},
         error_code = ${err ? sql`case when ${newRank} > ${STATUS_RANK_SQL("status")} then ${err.code}::int else error_code end` : sql`error_code`},
         error_title = ${err ? sql`case when ${newRank} > ${STATUS_RANK_SQL("status")} then ${(err.title ?? err.message ?? "").slice(0, 300)} else error_title end` : sql`error_title`},
