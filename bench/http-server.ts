@@ -58,7 +58,10 @@ async function chorus(root: string): Promise<{ port: number; close: () => Promis
   // base build without logDestination wrote synchronously, as pino does by default.
   const logger = createLogger(
     process.env.BENCH_LOG_LEVEL ?? "info",
-    logging.logDestination?.("/dev/null") ?? pino.destination({ dest: "/dev/null", sync: true }),
+    // BENCH_LOG_DEST=none: lines composed, then dropped (what the write itself costs).
+    process.env.BENCH_LOG_DEST === "none"
+      ? { write: () => true }
+      : (logging.logDestination?.("/dev/null") ?? pino.destination({ dest: "/dev/null", sync: true })),
   );
   const app = await buildApp({ config, database, logger });
   await app.listen({ port: 0, host: "127.0.0.1" });

@@ -15,7 +15,8 @@
 // that PostgreSQL server per server (dropped at the end).
 // Knobs: BENCH_SECONDS (5), BENCH_WARMUP_SECONDS (1), BENCH_ROUNDS (2), BENCH_CONNECTIONS (10),
 // BENCH_PROFILE_SECONDS (3; 0 = no profile), BENCH_BASE ("" = no comparison), BENCH_ROUTES (e.g. "trivial,role"),
-// BENCH_LOG_LEVEL (info; "warn" shows what the two request log lines cost).
+// BENCH_LOG_LEVEL (info; "warn" shows what the request log line costs), BENCH_LOG_DEST ("none": the
+// line composed but not written).
 import { type ChildProcess, fork } from "node:child_process";
 import { existsSync } from "node:fs";
 import http from "node:http";

@@ -167,3 +167,57 @@ describe("log redaction (issue 12: pino's redact replaced by serializers and for
     expect(JSON.stringify(errOut.lines())).not.toContain("tok_secret_6");
   });
 });
+
+describe("the `request completed` line, composed without pino's generic walk (issue 12)", () => {
+  it("is byte for byte what log.info({ req, res, responseTime }) writes: field order, escaping, tokens redacted, absent fields left out", () => {
+    const raw: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        raw.push(String(chunk));
+        done();
+      },
+    });
+    const log = createLogger("info", stream).child({ reqId: 'req-"1"' });
+    const requests = [
+      { method: "GET", url: "/healthz", host: "chorus.test", ip: "10.0.0.1", socket: { remotePort: 50123 } },
+      { method: "POST", url: "/invite/tok_secret_7?next=%2Fa&token=tok_secret_8", host: "h", ip: "::1", socket: {} },
+      { method: "GET", url: '/search?q="é\\\n\u2028', ip: "127.0.0.1" },
+    ];
+    for (const [i, req] of requests.entries()) {
+      const reply = { log, statusCode: 200 + i, elapsedTime: 1.25 + i / 3 };
+      new RequestLogController().requestCompleted(null, req as never, reply as never);
+      log.info({ req, res: reply, responseTime: reply.elapsedTime }, "request completed");
+    }
+    const sameTime = (line: string) => line.replace(/"time":\d+/, '"time":0');
+    expect(raw).toHaveLength(requests.length * 2);
+    for (let i = 0; i < raw.length; i += 2) expect(sameTime(raw[i]!)).toBe(sameTime(raw[i + 1]!));
+    const text = raw.join("");
+    expect(text).not.toMatch(/tok_secret_7|tok_secret_8/);
+    expect(JSON.parse(raw[2]!)).toMatchObject({
+      reqId: 'req-"1"',
+      req: { url: "/invite/[redacted]?next=/a&token=[redacted]" },
+    });
+  });
+
+  it("is not written below the info level", () => {
+    const raw: string[] = [];
+    const stream = new Writable({
+      write(chunk, _encoding, done) {
+        raw.push(String(chunk));
+        done();
+      },
+    });
+    const log = createLogger("warn", stream);
+    new RequestLogController().requestCompleted(
+      null,
+      { method: "GET", url: "/" } as never,
+      {
+        log,
+        statusCode: 200,
+        elapsedTime: 1,
+      } as never,
+    );
+    log.warn("a warning");
+    expect(raw.map((l) => JSON.parse(l).msg)).toEqual(["a warning"]);
+  });
+});

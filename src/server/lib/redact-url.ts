@@ -20,8 +20,12 @@ export function redactSecrets(text: string): string {
  * or `?%74oken=` (which reach the same page) are caught too.
  */
 export function redactUrl(url: string): string {
-  return redactSecrets(url.includes("%") ? decodeLoosely(url) : url);
+  if (url.includes("%")) return redactSecrets(decodeLoosely(url));
+  return MAY_HOLD_SECRET.test(url) ? redactSecrets(url) : url;
 }
+
+/** What both patterns need to match (`/invite…/`, `…=`): most URLs skip the two replaces. */
+const MAY_HOLD_SECRET = /=|invit/i;
 
 function decodeLoosely(url: string): string {
   try {
