@@ -114,6 +114,26 @@ describe("automatic offline after the last event stream closes", () => {
       .from(activity)
       .where(and(eq(activity.orgId, f.org.orgId), eq(activity.action, "conversations.returned_to_queue")));
     expect(rec).toMatchObject({ targetId: f.operator.memberId, actorType: "system", actorName: "Automatic offline" });
+    // Each change of availability is on record: the member's own, then the automatic one.
+    const changes = await t.database.db
+      .select({ actorType: activity.actorType, actorName: activity.actorName, changes: activity.changes })
+      .from(activity)
+      .where(
+        and(
+          eq(activity.orgId, f.org.orgId),
+          eq(activity.action, "member.presence_changed"),
+          eq(activity.targetId, f.operator.memberId),
+        ),
+      )
+      .orderBy(activity.id);
+    expect(changes).toEqual([
+      { actorType: "user", actorName: expect.any(String), changes: { status: { before: "offline", after: "online" } } },
+      {
+        actorType: "system",
+        actorName: "Automatic offline",
+        changes: { status: { before: "online", after: "offline" } },
+      },
+    ]);
     // …and someone online takes it from the queue.
     await setPresence(f, f.operator2, "online");
     await t.app.ctx.jobs.drain(backlogJob);

@@ -95,9 +95,9 @@ export async function offlineIfNoStream(
   const { orgId, memberId, closedAt } = data;
   if (hub.hasMemberStream(orgId, memberId)) return false;
   return ctx.db.transaction(async (tx) => {
-    const [row] = rows<{ name: string }>(
+    const [row] = rows<{ name: string; status: "online" | "busy" }>(
       await tx.execute(sql`
-        select trim(m.first_name || ' ' || m.last_name) as name
+        select trim(m.first_name || ' ' || m.last_name) as name, p.status
         from member_presence p join memberships m on m.org_id = p.org_id and m.id = p.member_id
         where p.org_id = ${orgId} and p.member_id = ${memberId} and p.status in ('online', 'busy')
           and p.status_changed_at <= ${closedAt}::timestamptz
@@ -109,7 +109,7 @@ export async function offlineIfNoStream(
     await tx.execute(sql`
       update member_presence set status = 'offline', status_changed_at = now(), updated_at = now()
       where org_id = ${orgId} and member_id = ${memberId}`);
-    await statusChanged(ctx, tx, AUTO_OFFLINE_ACTOR, { orgId, memberId, name: row.name }, "offline");
+    await statusChanged(ctx, tx, AUTO_OFFLINE_ACTOR, { orgId, memberId, name: row.name }, row.status, "offline");
     return true;
   });
 }

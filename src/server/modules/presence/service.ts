@@ -67,14 +67,16 @@ export async function setPresence(
       });
     if (previous === status) return 0;
     const name = `${member.firstName} ${member.lastName}`.trim();
-    return statusChanged(ctx, tx, by, { orgId, memberId, name }, status);
+    return statusChanged(ctx, tx, by, { orgId, memberId, name }, previous, status);
   });
   return { ...(await getPresence(ctx.db, orgId, memberId)), ...(returned ? { returnedToQueue: returned } : {}) };
 }
 
 /**
  * What a new presence status sets in motion, in the transaction that wrote it (the member's own
- * PUT, or the automatic offline after their last event stream closed): going offline with
+ * PUT, or the automatic offline after their last event stream closed): its activity record
+ * (`member.presence_changed`: who was available for assignment, and when, is what a supervisor
+ * asks when conversations went to the wrong person or waited); going offline with
  * `reassignOnOffline` returns their unanswered conversations to the queue; coming online, or
  * conversations returned, asks for the backlog. Returns how many conversations were returned.
  */
@@ -83,9 +85,16 @@ export async function statusChanged(
   tx: DbOrTx,
   by: Actor,
   member: { orgId: string; memberId: string; name: string },
+  previous: PresenceStatusValue,
   status: PresenceStatusValue,
 ): Promise<number> {
   const { orgId, memberId } = member;
+  await recordActivity(tx, by, {
+    orgId,
+    action: "member.presence_changed",
+    target: { type: "member", id: memberId, label: member.name },
+    changes: { status: { before: previous, after: status } },
+  });
   let n = 0;
   if (status === "offline") {
     const { assignment } = await getWorkspaceSettings(tx, orgId);
