@@ -76,6 +76,7 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
 
   afterAll(() => suite.stop());
 
+  const presenceStep = "presence switch in the header; j / k, r and Escape move through the inbox";
   const setup = "setup over HTTP: owner, a simulator number, a Chat Manager and an Operator";
   step(setup, [], async () => {
     orgId = await suite.ownerWithOrg("owner", OWNER, "Inbox Co");
@@ -287,7 +288,7 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
     await accessible(manager, "thread with older messages");
   });
 
-  step("presence switch in the header; j / k, r and Escape move through the inbox", [noted], async () => {
+  step(presenceStep, [noted], async () => {
     // The Operator goes online from the header (the assignment rules then consider them).
     await operator.getByTestId("presence-switch").click();
     await operator.getByRole("menuitemradio", { name: "Online" }).click();
@@ -318,6 +319,38 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
     await manager.keyboard.press("Escape");
     await expect.poll(() => new URL(manager.url()).pathname).toBe(`/orgs/${orgId}/inbox`);
   });
+
+  step(
+    "the owner's activity log says in words who changed availability and who assigned; the Conversations group filters",
+    [presenceStep],
+    async () => {
+      const page = await ctx("owner").newPage();
+      await page.goto(`/orgs/${orgId}/settings/activity`);
+      await see(page.getByRole("heading", { name: "Activity", level: 1 }));
+      const rows = page.getByTestId("activity-row");
+      const availability = rows.filter({ hasText: "Changed availability" }).first();
+      await see(availability);
+      await hasText(availability, `${OPERATOR.firstName} ${OPERATOR.lastName}`);
+      await hasText(availability, "Status: Offline → Online");
+      // A note without mentions shows no empty "mentions" line.
+      const note = rows.filter({ hasText: "Added a private note" }).first();
+      await see(note);
+      expect(await note.textContent()).not.toContain("mentions");
+      // The group of conversation changes leaves availability out; one action, only that action.
+      await page.getByLabel("Action").selectOption({ label: "Any change to conversations" });
+      await page.getByRole("button", { name: "Apply filters" }).click();
+      await countIs(rows.filter({ hasText: "Changed availability" }), 0);
+      await see(rows.filter({ hasText: "Added a private note" }).first());
+      await page.getByLabel("Action").selectOption({ label: "Assigned a conversation" });
+      await page.getByRole("button", { name: "Apply filters" }).click();
+      await countIs(rows.filter({ hasText: "Added a private note" }), 0);
+      const assigned = rows.filter({ hasText: "Assigned a conversation" });
+      await see(assigned.first());
+      expect(await assigned.count()).toBe(await rows.count());
+      await accessible(page, "activity log of the workspace");
+      await page.close();
+    },
+  );
 
   step(
     "with the event stream open, an idle inbox does not poll; an event refreshes the open thread",

@@ -1371,6 +1371,12 @@ export const en = {
       member: "Any change to members",
       invitation: "Any change to invitations",
       role: "Any change to roles",
+      contact: "Any change to contacts",
+      conversation: "Any change to conversations",
+      template: "Any change to templates",
+      broadcast: "Any change to broadcasts",
+      automation: "Any change to automations",
+      channel: "Any change to WhatsApp numbers",
     },
   },
   orgSettings: {

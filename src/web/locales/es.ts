@@ -1388,6 +1388,12 @@ export const es: Messages = {
       member: "Cualquier cambio en miembros",
       invitation: "Cualquier cambio en invitaciones",
       role: "Cualquier cambio en roles",
+      contact: "Cualquier cambio en contactos",
+      conversation: "Cualquier cambio en conversaciones",
+      template: "Cualquier cambio en plantillas",
+      broadcast: "Cualquier cambio en difusiones",
+      automation: "Cualquier cambio en automatizaciones",
+      channel: "Cualquier cambio en números de WhatsApp",
     },
   },
   orgSettings: {

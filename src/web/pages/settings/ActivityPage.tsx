@@ -60,6 +60,14 @@ const ACTIONS = [
   "role.",
   "org.updated",
   "ownership.transferred",
+  "contact.",
+  "conversation.",
+  "conversation.assigned",
+  "member.presence_changed",
+  "template.",
+  "broadcast.",
+  "automation.",
+  "channel.",
 ] as const;
 
 function useActionLabel() {
@@ -117,6 +125,8 @@ function Change({
   f: ReturnType<typeof useChangeFormat>;
 }) {
   const has = (v: unknown) => v !== undefined && v !== null;
+  // A created list that is empty (a note without mentions) says nothing.
+  if (!has(change.before) && Array.isArray(change.after) && change.after.length === 0) return null;
   if ((has(change.before) ? f.value(field, change.before) : null) === null && f.value(field, change.after) === null)
     return null;
   return (
