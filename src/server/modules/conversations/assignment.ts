@@ -1,5 +1,4 @@
 import { sql } from "drizzle-orm";
-import { type Permission, PermissionSet, systemRolePermissions } from "../../../shared/permissions.js";
 import type { AssignmentSettings } from "../../../shared/schemas/settings.js";
 import type { AppContext } from "../../context.js";
 import type { Db, DbOrTx } from "../../db/client.js";
@@ -7,6 +6,7 @@ import { type Actor, SYSTEM_ACTOR } from "../../http/request-context.js";
 import { defineJob } from "../../jobs/define.js";
 import { recordActivity } from "../activity/record.js";
 import { holdsChatRead } from "../roles/object-rules.js";
+import { permissionsOfRole } from "../roles/repo.js";
 import { getWorkspaceSettings } from "../settings/service.js";
 
 /**
@@ -88,9 +88,7 @@ export async function loadCandidates(tx: DbOrTx, orgId: string, defaultCapacity:
       (f.roles ?? []).some((r) =>
         holdsChatRead({
           isOwner: false,
-          permissions: r.system
-            ? (systemRolePermissions(r.id) ?? PermissionSet.empty())
-            : PermissionSet.of(r.permissions as Permission[]),
+          permissions: permissionsOfRole({ id: r.id, isSystem: r.system, permissions: r.permissions }),
         }),
       );
     if (!chatRead) continue;

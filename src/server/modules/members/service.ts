@@ -1,5 +1,5 @@
 import { and, eq, inArray, or, sql } from "drizzle-orm";
-import { PermissionSet, systemRolePermissions } from "../../../shared/permissions.js";
+import { PermissionSet } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
@@ -11,7 +11,7 @@ import { recordActivity } from "../activity/record.js";
 import { returnConversationsToQueue } from "../conversations/release.js";
 import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { holdsChatRead } from "../roles/object-rules.js";
-import { roleIdsOfMember } from "../roles/repo.js";
+import { permissionsOfRole, roleIdsOfMember } from "../roles/repo.js";
 import { assertNoEscalation, assertOutranksHolders, grantableRoles, resolveGrantableRoles } from "../roles/rules.js";
 import { emitMemberRemoved } from "./events.js";
 import { type MemberRow, memberDtoColumns, toDto } from "./list.js";
@@ -111,7 +111,7 @@ async function heldAndAskedRoles(tx: DbOrTx, orgId: string, memberId: string, as
   return rows.map((r) => ({
     id: r.id,
     held: r.held,
-    permissions: r.isSystem ? (systemRolePermissions(r.id) ?? PermissionSet.empty()) : PermissionSet.of(r.permissions),
+    permissions: permissionsOfRole(r),
   }));
 }
 

@@ -4,7 +4,7 @@ import { OWNER_ONLY_PERMISSIONS } from "../../../shared/permissions.js";
 import type { CreateOrgInput, TransferOwnershipInput, UpdateOrgInput } from "../../../shared/schemas/orgs.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
-import { memberRoles, memberships, organizations, roles, users } from "../../db/schema/index.js";
+import { memberRoles, memberships, organizations, roles, teamMembers, teams, users } from "../../db/schema/index.js";
 import { decodeCursor, encodeCursor } from "../../http/cursor.js";
 import { perDatabase } from "../../http/prepared.js";
 import { forbidden, notFound } from "../../http/problem.js";
@@ -15,8 +15,7 @@ import { returnConversationsToQueue } from "../conversations/release.js";
 import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { toLocale } from "../mail/templates.js";
 import { emitMemberRemoved } from "../members/events.js";
-import { listRoles, seedSystemRoles } from "../roles/repo.js";
-import { teamsOfMember } from "../teams/service.js";
+import { inRolesPageOrder, permissionsOfRole, seedSystemRoles } from "../roles/repo.js";
 import { reauthenticate } from "./reauth.js";
 import { getOrg, orgsOfUser, roleIdsOfUserByOrg, seatsUsed } from "./repo.js";
 import {
@@ -149,9 +148,25 @@ export async function deleteOrg(
 
 // `/orgs/:orgId/me` in two prepared statements (issue 12; were three built per request): the
 // organization with the member's joining time, and the member's roles.
+/**
+ * Everything `GET /orgs/:orgId/me` reads, in one prepared statement (issue 12: the page load of
+ * every screen asks it): the organization, when the member joined, every role of the
+ * organization (held ones and grantable ones are picked from them) and the member's teams.
+ */
 const orgMeQuery = perDatabase((db) =>
   db
-    .select({ org: getTableColumns(organizations), joinedAt: memberships.joinedAt })
+    .select({
+      org: getTableColumns(organizations),
+      joinedAt: memberships.joinedAt,
+      roles: sql<{ id: string; name: string; isSystem: boolean; permissions: string[] }[] | null>`(
+        select json_agg(json_build_object('id', r.id, 'name', r.name, 'isSystem', r.is_system, 'permissions', r.permissions)
+          order by r.is_system desc, lower(r.name))
+        from ${roles} r where r.org_id = ${organizations.id})`,
+      teams: sql<{ id: string; name: string }[] | null>`(
+        select json_agg(json_build_object('id', t.id, 'name', t.name) order by lower(t.name), t.id)
+        from ${teamMembers} tm join ${teams} t on t.org_id = tm.org_id and t.id = tm.team_id
+        where tm.org_id = ${organizations.id} and tm.member_id = ${sql.placeholder("memberId")})`,
+    })
     .from(organizations)
     .leftJoin(
       memberships,
@@ -160,27 +175,12 @@ const orgMeQuery = perDatabase((db) =>
     .where(eq(organizations.id, sql.placeholder("orgId")))
     .prepare("chorus_org_me"),
 );
-const orgMeRolesQuery = perDatabase((db) =>
-  db
-    .select({ id: roles.id, name: roles.name, isSystem: roles.isSystem })
-    .from(roles)
-    .where(
-      and(eq(roles.orgId, sql.placeholder("orgId")), sql`${roles.id} = any(${sql.placeholder("roleIds")}::text[])`),
-    )
-    .prepare("chorus_org_me_roles"),
-);
 
 export async function orgMe(ctx: AppContext, member: OrgMember, auth: SignedIn) {
-  const [[row], held, allRoles, teams] = await Promise.all([
-    orgMeQuery(ctx.db).execute({ orgId: member.orgId, memberId: member.memberId }),
-    member.roleIds.length
-      ? orgMeRolesQuery(ctx.db).execute({ orgId: member.orgId, roleIds: member.roleIds })
-      : Promise.resolve([]),
-    listRoles(ctx.db, member.orgId),
-    teamsOfMember(ctx.db, member.orgId, member.memberId),
-  ]);
+  const [row] = await orgMeQuery(ctx.db).execute({ orgId: member.orgId, memberId: member.memberId });
   if (!row) throw orgNotFound();
   const org = row.org;
+  const allRoles = row.roles ?? [];
   const permissions: string[] = member.permissions.toArray();
   if (member.isOwner) permissions.push(...OWNER_ONLY_PERMISSIONS);
   return {
@@ -191,14 +191,17 @@ export async function orgMe(ctx: AppContext, member: OrgMember, auth: SignedIn) 
     lastName: member.lastName,
     isOwner: member.isOwner,
     roleIds: [...member.roleIds].sort(),
-    roles: held.map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem })).sort((a, b) => a.id.localeCompare(b.id)),
+    roles: allRoles
+      .filter((r) => member.roleIds.includes(r.id))
+      .map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem }))
+      .sort((a, b) => a.id.localeCompare(b.id)),
     // The rule of roles/rules.ts (no escalation, outranking), asked per role: listed in the roles page's order.
-    grantableRoles: allRoles
-      .filter((r) => r.permissions.missingFrom(member.permissions).length === 0)
+    grantableRoles: inRolesPageOrder(allRoles)
+      .filter((r) => permissionsOfRole(r).missingFrom(member.permissions).length === 0)
       .map((r) => ({ id: r.id, name: r.name, isSystem: r.isSystem })),
     permissions,
     joinedAt: (row.joinedAt ?? new Date()).toISOString(),
-    teams,
+    teams: row.teams ?? [],
     twoFactorBlocked: org.requireTwoFactor && !passedTwoFactor(auth),
   };
 }

@@ -29,7 +29,7 @@ export async function findRoles(db: DbOrTx, orgId: string, roleIds: readonly str
     id: r.id,
     name: r.name,
     isSystem: r.isSystem,
-    permissions: r.isSystem ? (systemRolePermissions(r.id) ?? PermissionSet.empty()) : PermissionSet.of(r.permissions),
+    permissions: permissionsOfRole(r),
   }));
 }
 
@@ -64,7 +64,7 @@ function toRoleRow(r: {
 }): RoleRow {
   return {
     ...r,
-    permissions: r.isSystem ? (systemRolePermissions(r.id) ?? PermissionSet.empty()) : PermissionSet.of(r.permissions),
+    permissions: permissionsOfRole(r),
   };
 }
 
@@ -75,9 +75,25 @@ export async function listRoles(db: DbOrTx, orgId: string): Promise<RoleRow[]> {
     .from(roles)
     .where(eq(roles.orgId, orgId))
     .orderBy(desc(roles.isSystem), sql`lower(${roles.name})`);
-  const order = new Map(SYSTEM_ROLES.map((r, i) => [r.id as string, i]));
-  const system = rows.filter((r) => r.isSystem).sort((a, b) => (order.get(a.id) ?? 99) - (order.get(b.id) ?? 99));
-  return [...system, ...rows.filter((r) => !r.isSystem)].map(toRoleRow);
+  return inRolesPageOrder(rows).map(toRoleRow);
+}
+
+const SYSTEM_ORDER = new Map(SYSTEM_ROLES.map((r, i) => [r.id as string, i]));
+
+/**
+ * Rows read `order by is_system desc, lower(name)` in the roles page's order: system roles in
+ * catalogue order, then custom roles as read (by name, in the database's collation).
+ */
+export function inRolesPageOrder<T extends { id: string; isSystem: boolean }>(rows: readonly T[]): T[] {
+  const system = rows
+    .filter((r) => r.isSystem)
+    .sort((a, b) => (SYSTEM_ORDER.get(a.id) ?? 99) - (SYSTEM_ORDER.get(b.id) ?? 99));
+  return [...system, ...rows.filter((r) => !r.isSystem)];
+}
+
+/** A role row's permission set: a system role's from the catalogue (its row's column is not used). */
+export function permissionsOfRole(r: { id: string; isSystem: boolean; permissions: readonly string[] }): PermissionSet {
+  return r.isSystem ? (systemRolePermissions(r.id) ?? PermissionSet.empty()) : PermissionSet.of(r.permissions);
 }
 
 /** One role of the organization; `forUpdate` locks its row until the transaction ends. */
