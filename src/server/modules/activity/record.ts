@@ -1,3 +1,4 @@
+import { type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { type ActivityChanges, activity } from "../../db/schema/index.js";
 import type { Actor } from "../../http/request-context.js";
@@ -16,20 +17,20 @@ export interface ActivityInput {
  * describes (`tx`), so the record exists exactly when the change does.
  */
 export async function recordActivity(tx: DbOrTx, actor: Actor, input: ActivityInput): Promise<void> {
-  await tx.insert(activity).values({
-    orgId: input.orgId,
-    actorType: actor.type,
-    actorId: actor.id,
-    actorName: actor.name,
-    action: input.action,
-    targetType: input.target.type,
-    targetId: input.target.id ?? null,
-    targetLabel: input.target.label ?? null,
-    changes: input.changes ?? null,
-    ip: actor.ip,
-    userAgent: actor.userAgent?.slice(0, 512) ?? null,
-    requestId: actor.requestId,
-  });
+  await tx.execute(activityInsert(actor, input));
+}
+
+/**
+ * The statement `recordActivity` runs, for a caller that writes the record in the same statement
+ * as its change (a CTE: one round trip; the member update does). Still the transaction of the change.
+ */
+export function activityInsert(actor: Actor, input: ActivityInput): SQL {
+  const changes = input.changes ? JSON.stringify(input.changes) : null;
+  return sql`insert into ${activity} (org_id, actor_type, actor_id, actor_name, action, target_type, target_id,
+      target_label, changes, ip, user_agent, request_id)
+    values (${input.orgId}::uuid, ${actor.type}, ${actor.id}::uuid, ${actor.name}, ${input.action}, ${input.target.type},
+      ${input.target.id ?? null}, ${input.target.label ?? null}, ${changes}::jsonb, ${actor.ip},
+      ${actor.userAgent?.slice(0, 512) ?? null}, ${actor.requestId})`;
 }
 
 /** Before/after of the fields that differ, for the `changes` of an update. */

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, ne, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, ne, type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
 import { conversations, memberships, messages } from "../../db/schema/index.js";
 import type { Actor } from "../../http/request-context.js";
@@ -29,17 +29,38 @@ export async function returnConversationsToQueue(
   memberId: string,
   reason: ReleaseReason,
 ): Promise<number> {
-  const released = await tx
-    .update(conversations)
-    .set({ assigneeMemberId: null, version: sql`${conversations.version} + 1`, updatedAt: new Date() })
-    .where(
-      and(
-        eq(conversations.orgId, orgId),
-        eq(conversations.assigneeMemberId, memberId),
-        ne(conversations.status, "resolved"),
-      ),
-    )
-    .returning({ id: conversations.id, channelId: conversations.channelId, contactId: conversations.contactId });
+  const released = rowsOf<ReleasedConversation>(await tx.execute(releaseStatement(orgId, memberId)));
+  return conversationsReleased(tx, by, orgId, memberId, reason, released);
+}
+
+export interface ReleasedConversation {
+  id: string;
+  channelId: string;
+  contactId: string;
+}
+
+/**
+ * The statement that unassigns the member's open conversations, returning them: alone, or as a
+ * CTE of a larger statement (the member update runs it with the role change, one round trip).
+ * Its rows then go to `conversationsReleased`.
+ */
+export function releaseStatement(orgId: string, memberId: string): SQL {
+  return sql`update ${conversations} set assignee_member_id = null, version = version + 1, updated_at = now()
+    where org_id = ${orgId} and assignee_member_id = ${memberId} and status <> 'resolved'
+    returning id, channel_id as "channelId", contact_id as "contactId"`;
+}
+
+const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
+
+/** What follows conversations released by `releaseStatement` (nothing when none were). */
+export async function conversationsReleased(
+  tx: DbOrTx,
+  by: Actor,
+  orgId: string,
+  memberId: string,
+  reason: ReleaseReason,
+  released: readonly ReleasedConversation[],
+): Promise<number> {
   if (released.length === 0) return 0;
   await returnedToQueue(tx, { orgId, memberId, conversationIds: released.map((c) => c.id) });
   const [m] = await tx

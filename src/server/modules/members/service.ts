@@ -7,8 +7,13 @@ import { pgCode, pgConstraint } from "../../db/pg-errors.js";
 import { memberRoles, memberships, roles, users } from "../../db/schema/index.js";
 import { AppError, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
-import { recordActivity } from "../activity/record.js";
-import { returnConversationsToQueue } from "../conversations/release.js";
+import { activityInsert, recordActivity } from "../activity/record.js";
+import {
+  conversationsReleased,
+  type ReleasedConversation,
+  releaseStatement,
+  returnConversationsToQueue,
+} from "../conversations/release.js";
 import { revokeInvitationsSentBy } from "../invitations/inviter.js";
 import { holdsChatRead } from "../roles/object-rules.js";
 import { permissionsOfRole, roleIdsOfMember } from "../roles/repo.js";
@@ -157,39 +162,51 @@ async function applyMemberUpdate(
 
     const firstName = input.firstName ?? target.firstName;
     const lastName = input.lastName ?? target.lastName;
-    if (detailsChange) {
-      await tx
-        .update(memberships)
-        .set({ firstName, lastName })
-        .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)));
-    }
-    if (rolesChange) {
-      // The set replaced by its difference, in one statement: the member's next request is
-      // authorized with exactly these roles.
-      const removed = rolesBefore.filter((id) => !rolesAfter.includes(id));
-      const added = rolesAfter.filter((id) => !rolesBefore.includes(id));
-      await tx.execute(sql`with removed as (
-          delete from ${memberRoles}
-          where ${memberRoles.orgId} = ${orgId} and ${memberRoles.memberId} = ${memberId}
-            and ${memberRoles.roleId} = any(${textArray(removed)}))
-        insert into ${memberRoles} (org_id, member_id, role_id)
-        select ${orgId}::uuid, ${memberId}::uuid, unnest(${textArray(added)})`);
-      // Without a chat-read permission now: their open conversations go back to the queue. Known
-      // from the roles read above, so a change that keeps chat access costs no statement.
-      const after = roleRows
-        .filter((r) => rolesAfter.includes(r.id))
-        .reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty());
-      if (!holdsChatRead({ isOwner: false, permissions: after })) {
-        await returnConversationsToQueue(tx, by, orgId, memberId, "lost_chat_access");
-      }
-    }
-    await recordActivity(tx, by, {
+    const record = activityInsert(by, {
       orgId,
       // One record per request: both kinds of change together are a member.updated.
       action: detailsChange ? "member.updated" : "member.roles_changed",
       target: { type: "member", id: memberId, label: `${firstName} ${lastName}`.trim() },
       changes,
     });
+    if (detailsChange) {
+      await tx
+        .update(memberships)
+        .set({ firstName, lastName })
+        .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)));
+    }
+    if (!rolesChange) {
+      await tx.execute(record);
+      return toDto({ ...target, firstName, lastName }, rolesAfter);
+    }
+    // The set replaced by its difference, the activity record, and (without a chat-read
+    // permission now) their open conversations back to the queue: one statement, one round trip
+    // (issue 12). The member's next request is authorized with exactly these roles. Whether chat
+    // access goes is known from the roles read above, so a change that keeps it touches no
+    // conversation.
+    const removed = rolesBefore.filter((id) => !rolesAfter.includes(id));
+    const added = rolesAfter.filter((id) => !rolesBefore.includes(id));
+    const after = roleRows
+      .filter((r) => rolesAfter.includes(r.id))
+      .reduce((acc, r) => acc.union(r.permissions), PermissionSet.empty());
+    const losesChat = !holdsChatRead({ isOwner: false, permissions: after });
+    const result = await tx.execute(sql`with removed as (
+          delete from ${memberRoles}
+          where ${memberRoles.orgId} = ${orgId} and ${memberRoles.memberId} = ${memberId}
+            and ${memberRoles.roleId} = any(${textArray(removed)})),
+        added as (
+          insert into ${memberRoles} (org_id, member_id, role_id)
+          select ${orgId}::uuid, ${memberId}::uuid, unnest(${textArray(added)})),
+        recorded as (${record})${losesChat ? sql`, released as (${releaseStatement(orgId, memberId)})` : sql``}
+      ${
+        losesChat
+          ? sql`select id, "channelId", "contactId" from released`
+          : sql`select null::uuid as id, null::uuid as "channelId", null::uuid as "contactId" where false`
+      }`);
+    const released = (
+      Array.isArray(result) ? result : (result as { rows: ReleasedConversation[] }).rows
+    ) as ReleasedConversation[];
+    await conversationsReleased(tx, by, orgId, memberId, "lost_chat_access", released);
     return toDto({ ...target, firstName, lastName }, rolesAfter);
   });
 }
