@@ -226,6 +226,30 @@ describe.skipIf(!onPostgres)("PostgreSQL: leases and a lost notification connect
     expect((await on(a, lead).get(`/api/v1/orgs/${orgId}/me`)).json().roleIds).toEqual(final);
   });
 
+  it("concurrent barriers share pings: one in flight, the callers meanwhile share the next; each still waits for every instance", async () => {
+    const [busA, busB] = [busOf(a), busOf(b)];
+    const before = { ...busA.stats };
+    const silent = crypto.randomUUID();
+    await a.database.db.insert(authzInstances).values({ id: silent, leaseUntil: sql`now() + interval '2 seconds'` });
+    // 20 barriers at once: the first sends its ping, the other 19 wait for the next one together.
+    const pending = Array.from({ length: 20 }, () => busA.barrier());
+    let settled = 0;
+    for (const p of pending) void p.then(() => settled++);
+    // Instance b acks at once; the silent leaseholder has not: nobody is through yet.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled).toBe(0);
+    // The silent one acks once, for a ping later than both: it covers all twenty.
+    await a.database.db.execute(
+      sql`select pg_notify('chorus_authz', ${`a:${busA.id}:${Number.MAX_SAFE_INTEGER}:${silent}`})`,
+    );
+    await Promise.all(pending);
+    expect(busA.stats.barriers - before.barriers).toBe(20);
+    expect(busA.stats.pings - before.pings).toBe(2);
+    expect(busA.stats.leaseWaits).toBe(before.leaseWaits);
+    expect(busB.trusted()).toBe(true);
+    await a.database.db.delete(authzInstances).where(eq(authzInstances.id, silent));
+  });
+
   it("one ack covers every earlier ping of its writer (acks of a burst are sent together)", async () => {
     const busA = busOf(a);
     const silent = crypto.randomUUID();

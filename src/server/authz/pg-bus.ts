@@ -28,6 +28,15 @@ const LIVE_SQL = `(select coalesce(json_agg(json_build_object(
    from authz_instances where lease_until > now())`;
 const PING_SQL = `select pg_notify($1, $2), ${LIVE_SQL} as live`;
 
+type PingResult = { rows: { live: { id: string; ms: number }[] }[] };
+
+interface PingBatch {
+  seq: number;
+  result: Promise<PingResult>;
+  resolve: (r: PingResult) => void;
+  reject: (err: unknown) => void;
+}
+
 interface Waiter {
   /** The ping's sequence number; an ack for a later ping of this instance covers it too. */
   seq: number;
@@ -55,9 +64,12 @@ export class PgAuthzBus implements AuthzBus {
   #renewTimer: NodeJS.Timeout | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   readonly #waiters = new Set<Waiter>();
-  /** Barriers completed, and those that ended a wait by a lease running out rather than an ack. */
-  readonly stats = { barriers: 0, leaseWaits: 0 };
+  /** Barriers completed, those that ended a wait by a lease running out rather than an ack, pings sent. */
+  readonly stats = { barriers: 0, leaseWaits: 0, pings: 0 };
   #seq = 0;
+  /** The ping the next barriers join (not sent yet), and whether one is in flight. */
+  #pending: PingBatch | null = null;
+  #pingInFlight = false;
   /** Pinging instance → the latest of its pings seen, to ack together once the batch is applied. */
   readonly #acksDue = new Map<string, number>();
   #acksScheduled = false;
@@ -85,19 +97,11 @@ export class PgAuthzBus implements AuthzBus {
   }
 
   async barrier(): Promise<void> {
-    const waiter: Waiter = { seq: ++this.#seq, acked: new Set(), check: () => {} };
+    const batch = this.#joinPing();
+    const waiter: Waiter = { seq: batch.seq, acked: new Set(), check: () => {} };
     this.#waiters.add(waiter);
     try {
-      // Sent over the LISTEN connection when it is up: PostgreSQL hands a session its own
-      // notifications (after every earlier commit's) before the statement returns, which saves
-      // this instance's own ack a trip. The pool serves when it is down.
-      const listener = this.#client;
-      const ping = `p:${this.id}:${waiter.seq}`;
-      const result: { rows: { live: { id: string; ms: number }[] }[] } = listener
-        ? await listener.query(PING_SQL, [AUTHZ_CHANNEL, ping])
-        : ((await this.db.execute(
-            sql`select pg_notify(${AUTHZ_CHANNEL}, ${ping}), ${sql.raw(LIVE_SQL)} as live`,
-          )) as never);
+      const result = await batch.result;
       const started = performance.now();
       // This instance waits for its own listener only while that listener is what it trusts.
       const expected = result.rows[0]!.live.filter((i) => i.id !== this.id || this.trusted());
@@ -126,6 +130,50 @@ export class PgAuthzBus implements AuthzBus {
     } finally {
       this.#waiters.delete(waiter);
     }
+  }
+
+  /**
+   * The ping a barrier waits on. Every caller's change has committed before it calls, so one ping
+   * sent after several callers joined covers them all (NOTIFY is delivered in commit order). At
+   * most one ping is in flight: callers arriving meanwhile share the next one, sent when it
+   * returns. Under concurrent writes the pings (one round trip each on the listening connection)
+   * do not multiply with them (issue 12).
+   */
+  #joinPing(): PingBatch {
+    let batch = this.#pending;
+    if (!batch) {
+      let resolve!: (r: PingResult) => void;
+      let reject!: (err: unknown) => void;
+      const result = new Promise<PingResult>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      // A barrier that fails rejects; one nobody awaits yet must not be an unhandled rejection.
+      result.catch(() => {});
+      batch = { seq: ++this.#seq, result, resolve, reject };
+      this.#pending = batch;
+      if (!this.#pingInFlight) this.#sendPing();
+    }
+    return batch;
+  }
+
+  #sendPing(): void {
+    const batch = this.#pending;
+    if (!batch) return;
+    this.#pending = null;
+    this.#pingInFlight = true;
+    this.stats.pings++;
+    const listener = this.#client;
+    const ping = `p:${this.id}:${batch.seq}`;
+    const sent: Promise<PingResult> = listener
+      ? listener.query(PING_SQL, [AUTHZ_CHANNEL, ping])
+      : (this.db.execute(
+          sql`select pg_notify(${AUTHZ_CHANNEL}, ${ping}), ${sql.raw(LIVE_SQL)} as live`,
+        ) as unknown as Promise<PingResult>);
+    sent.then(batch.resolve, batch.reject).finally(() => {
+      this.#pingInFlight = false;
+      this.#sendPing();
+    });
   }
 
   async stop(): Promise<void> {
