@@ -1,4 +1,4 @@
-import { and, eq, inArray, or, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { PermissionSet } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
@@ -90,6 +90,9 @@ async function lockTargetForEdit(tx: DbOrTx, orgId: string, memberId: string): P
   return row;
 }
 
+/** A text[] parameter (drizzle spreads a plain array into a list). */
+const textArray = (xs: readonly string[]) => sql`${sql.param([...xs])}::text[]`;
+
 /**
  * The roles of the organization the member holds (`held`) or that are asked for, with their
  * permission sets: in one read what `roleIdsOfMember`, `findRoles` (held, for outranking) and
@@ -97,31 +100,20 @@ async function lockTargetForEdit(tx: DbOrTx, orgId: string, memberId: string): P
  * the same member has committed by then.
  */
 async function heldAndAskedRoles(tx: DbOrTx, orgId: string, memberId: string, asked: readonly string[]) {
-  const held = sql<boolean>`${memberRoles.memberId} is not null`;
-  const rows = await tx
-    .select({ id: roles.id, isSystem: roles.isSystem, permissions: roles.permissions, held })
-    .from(roles)
-    .leftJoin(
-      memberRoles,
-      and(eq(memberRoles.orgId, roles.orgId), eq(memberRoles.roleId, roles.id), eq(memberRoles.memberId, memberId)),
-    )
-    .where(
-      and(
-        eq(roles.orgId, orgId),
-        asked.length
-          ? or(sql`${memberRoles.memberId} is not null`, inArray(roles.id, [...asked]))
-          : sql`${memberRoles.memberId} is not null`,
-      ),
-    );
-  return rows.map((r) => ({
-    id: r.id,
-    held: r.held,
-    permissions: permissionsOfRole(r),
-  }));
+  // Plain SQL, not the query builder: built on every role change, inside its transaction (issue 12).
+  const res = await tx.execute(sql`
+    select r.id, r.is_system as "isSystem", r.permissions, mr.member_id is not null as held
+    from ${roles} r
+    left join ${memberRoles} mr on mr.org_id = r.org_id and mr.role_id = r.id and mr.member_id = ${memberId}
+    where r.org_id = ${orgId} and (mr.member_id is not null or r.id = any(${textArray(asked)}))`);
+  const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as {
+    id: string;
+    isSystem: boolean;
+    permissions: string[];
+    held: boolean;
+  }[];
+  return rows.map((r) => ({ id: r.id, held: r.held, permissions: permissionsOfRole(r) }));
 }
-
-/** A text[] parameter (drizzle spreads a plain array into a list). */
-const textArray = (xs: readonly string[]) => sql`${sql.param([...xs])}::text[]`;
 
 async function applyMemberUpdate(
   ctx: AppContext,
