@@ -32,7 +32,8 @@ const recordsOf = (orgId: string, action: string) =>
   t.database.db
     .select()
     .from(activity)
-    .where(and(eq(activity.orgId, orgId), eq(activity.action, action)));
+    .where(and(eq(activity.orgId, orgId), eq(activity.action, action)))
+    .orderBy(activity.id);
 
 async function setSeen(orgId: string, memberId: string, joinedAt: Date, lastActiveAt: Date | null) {
   await t.database.db
@@ -376,6 +377,16 @@ describe("editing a member", () => {
 
     const onlyRoles = await admin.client.patch(url, { roleIds: [] });
     expect(onlyRoles.json().roleIds).toEqual([]);
+    // The answer is the member as reading them gives it: every field, timestamps included (to the
+    // millisecond; both drivers), after a sign-in made lastActiveAt non-null.
+    await setSeen(orgId, op.memberId, new Date("2025-01-02T03:04:05.678Z"), new Date("2026-11-30T12:00:00.123Z"));
+    const seen = await admin.client.patch(url, { roleIds: ["operator"] });
+    expect(seen.json()).toEqual((await admin.client.get(url)).json());
+    expect(seen.json()).toMatchObject({
+      joinedAt: "2025-01-02T03:04:05.678Z",
+      lastActiveAt: "2026-11-30T12:00:00.123Z",
+    });
+    await admin.client.patch(url, { roleIds: [] });
     const [changed] = await recordsOf(orgId, "member.roles_changed");
     expect(changed!.changes).toEqual({ roleIds: { before: ["contact_manager", "template_manager"], after: [] } });
     expect((await op.client.get(`/api/v1/orgs/${orgId}/me`)).json().permissions).toEqual([]);
@@ -383,7 +394,7 @@ describe("editing a member", () => {
     // The same values again: nothing changes, nothing is recorded.
     expect((await admin.client.patch(url, { firstName: "Otto", roleIds: [] })).statusCode).toBe(200);
     expect(await recordsOf(orgId, "member.updated")).toHaveLength(1);
-    expect(await recordsOf(orgId, "member.roles_changed")).toHaveLength(1);
+    expect(await recordsOf(orgId, "member.roles_changed")).toHaveLength(3);
   });
 
   it("refuses bad bodies with field errors and unknown roles with 400 unknown_role", async () => {

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, type SQL, sql } from "drizzle-orm";
 import { PermissionSet } from "../../../shared/permissions.js";
 import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
@@ -19,7 +19,7 @@ import { holdsChatRead } from "../roles/object-rules.js";
 import { permissionsOfRole, roleIdsOfMember } from "../roles/repo.js";
 import { assertNoEscalation, assertOutranksHolders, grantableRoles, resolveGrantableRoles } from "../roles/rules.js";
 import { emitMemberRemoved } from "./events.js";
-import { type MemberRow, memberDtoColumns, toDto } from "./list.js";
+import { type MemberRow, toDto } from "./list.js";
 import { assertNotOwner, assertNotOwnRoles, assertNotSelf, sameRoleSet } from "./rules.js";
 import type { MemberDto } from "./schemas.js";
 
@@ -78,16 +78,34 @@ export async function updateMember(
   }
 }
 
-/** The target locked for the rest of the transaction (removal vs transfer vs edit), with its user's columns. */
+/** A timestamp as ISO 8601 text: both drivers return the same string (a Date on one, text on the other otherwise). */
+const isoText = (column: SQL) => sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const when = (iso: string | null) => (iso === null ? null : new Date(iso));
+
+/**
+ * The target locked for the rest of the transaction (removal vs transfer vs edit), with its
+ * user's columns: `memberDtoColumns`, in plain SQL (no query builder on every edit; issue 12).
+ */
 async function lockTargetForEdit(tx: DbOrTx, orgId: string, memberId: string): Promise<MemberRow> {
-  const [row] = await tx
-    .select(memberDtoColumns)
-    .from(memberships)
-    .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.id, memberId)))
-    .for("update", { of: memberships });
+  const res = await tx.execute(sql`
+    select m.id as "memberId", m.user_id as "userId", m.first_name as "firstName", m.last_name as "lastName",
+      m.is_owner as "isOwner", ${isoText(sql`m.joined_at`)} as "joinedAt",
+      ${isoText(sql`m.last_active_at`)} as "lastActiveAt", u.email, u.picture_url as "pictureUrl",
+      ${isoText(sql`u.totp_enabled_at`)} as "totpEnabledAt"
+    from ${memberships} m join ${users} u on u.id = m.user_id
+    where m.org_id = ${orgId} and m.id = ${memberId}
+    for update of m`);
+  const [row] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as (Omit<
+    MemberRow,
+    "joinedAt" | "lastActiveAt" | "totpEnabledAt"
+  > & { joinedAt: string; lastActiveAt: string | null; totpEnabledAt: string | null })[];
   if (!row) throw memberNotFound();
-  return row;
+  return {
+    ...row,
+    joinedAt: new Date(row.joinedAt),
+    lastActiveAt: when(row.lastActiveAt),
+    totpEnabledAt: when(row.totpEnabledAt),
+  };
 }
 
 /** A text[] parameter (drizzle spreads a plain array into a list). */
