@@ -1,17 +1,11 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../../src/server/config.js";
 import { createLogger, logFormatFor } from "../../src/server/logger.js";
+import { logSink } from "../helpers/log-sink.js";
 
 function sink() {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      chunks.push(String(chunk));
-      done();
-    },
-  });
-  return { stream, text: () => chunks.join("") };
+  const { stream, writes } = logSink();
+  return { stream, text: () => writes.join("") };
 }
 
 describe("log format (LOG_FORMAT)", () => {

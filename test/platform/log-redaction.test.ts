@@ -1,19 +1,15 @@
-import { Writable } from "node:stream";
+import type { Writable } from "node:stream";
 import Fastify, { type FastifyBaseLogger } from "fastify";
 import pino, { type Logger } from "pino";
 import { describe, expect, it } from "vitest";
 import { redactSecrets, redactUrl } from "../../src/server/lib/redact-url.js";
 import { createLogger, LOG_CENSOR, RequestLogController } from "../../src/server/logger.js";
+import { logSink } from "../helpers/log-sink.js";
 
 function sink() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split("\n").filter(Boolean));
-      done();
-    },
-  });
-  return { stream, lines: () => lines.map((l) => ({ ...JSON.parse(l), time: 0, pid: 0, hostname: "" })) };
+  const { stream, writes } = logSink();
+  const lines = () => writes.flatMap((w) => w.split("\n").filter(Boolean));
+  return { stream, lines: () => lines().map((l) => ({ ...JSON.parse(l), time: 0, pid: 0, hostname: "" })) };
 }
 
 /**
@@ -170,13 +166,7 @@ describe("log redaction (issue 12: pino's redact replaced by serializers and for
 
 describe("the `request completed` line, composed without pino's generic walk (issue 12)", () => {
   it("is byte for byte what log.info({ req, res, responseTime }) writes: field order, escaping, tokens redacted, absent fields left out", () => {
-    const raw: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        raw.push(String(chunk));
-        done();
-      },
-    });
+    const { writes: raw, stream } = logSink();
     const log = createLogger("info", stream).child({ reqId: 'req-"1"' });
     const requests = [
       { method: "GET", url: "/healthz", host: "chorus.test", ip: "10.0.0.1", socket: { remotePort: 50123 } },
@@ -200,13 +190,7 @@ describe("the `request completed` line, composed without pino's generic walk (is
   });
 
   it("is not written below the info level", () => {
-    const raw: string[] = [];
-    const stream = new Writable({
-      write(chunk, _encoding, done) {
-        raw.push(String(chunk));
-        done();
-      },
-    });
+    const { writes: raw, stream } = logSink();
     const log = createLogger("warn", stream);
     new RequestLogController().requestCompleted(
       null,

@@ -1,10 +1,10 @@
 import { createHmac } from "node:crypto";
-import { Writable } from "node:stream";
 import { and, asc, eq } from "drizzle-orm";
 import pino, { type Logger } from "pino";
 import { contacts, conversations, messages, waWebhookEvents } from "../../src/server/db/schema/index.js";
 import { webhookJob } from "../../src/server/modules/whatsapp/ingest.js";
 import type { TestApp } from "../helpers/app.js";
+import { logSink } from "../helpers/log-sink.js";
 import type { OrgFixture } from "../helpers/orgs.js";
 
 export const PHONE_NUMBER_ID = "106540352242922";
@@ -14,14 +14,8 @@ export const APP_SECRET = "appsecret0123456789abcdef0123456789ab";
 
 /** A logger whose every line (JSON) is kept, at trace level: tests grep them for secrets. */
 export function capturingLogger(): { logger: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  });
-  return { logger: pino({ level: "trace" }, stream), lines };
+  const { stream, writes } = logSink();
+  return { logger: pino({ level: "trace" }, stream), lines: writes };
 }
 
 export interface ChannelFixture {
