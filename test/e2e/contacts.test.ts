@@ -297,6 +297,17 @@ describe("web app: contacts, tags, lists and teams", { concurrent: false }, () =
     await hasText(owner.locator('[data-testid="team-row"][data-name="Support"]'), "2 members");
     await accessible(owner, "teams");
     await shoot(owner, "settings-teams");
+    // Edited in the same dialog: a member taken out, the team renamed; the row follows.
+    await owner.getByRole("button", { name: "Actions for team Support" }).click();
+    await owner.getByRole("menuitem", { name: "Edit" }).click();
+    const edit = owner.getByRole("dialog", { name: "Edit team" });
+    await edit.getByRole("checkbox", { name: `${OWNER.firstName} ${OWNER.lastName}` }).click();
+    await see(edit.getByText("1 selected"));
+    await edit.getByLabel("Name").fill("Support EU");
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await gone(edit);
+    await see(owner.getByText("Team “Support EU” saved."));
+    await hasText(owner.locator('[data-testid="team-row"][data-name="Support EU"]'), "1 member");
   });
 
   step("an Operator has no Contacts entry and cannot open the page", [setup], async () => {

@@ -1,4 +1,3 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
@@ -6,10 +5,10 @@ import type { Column } from "../../components/data.js";
 import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { TextArea, TextField } from "../../components/fields.js";
 import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
-import { Button, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { Button, DialogActions, FormError, Modal, PageHeader } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
-import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
+import { useSaveRow } from "../../lib/save-row.js";
 import { type ContactList, useLists, wk } from "../../lib/workspace.js";
 import { ContactsTabs, fieldErrorsOf } from "./shared.js";
 
@@ -82,24 +81,19 @@ export function ListsPage() {
 function ListDialog({ list, onClose }: { list: ContactList | null; onClose: () => void }) {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
-  const qc = useQueryClient();
   const { values, field, setErrors } = useFormFields({
     name: list?.name ?? "",
     description: list?.description ?? "",
   });
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { name: values.name.trim(), description: values.description.trim() };
-      return list
-        ? api<ContactList>(`/orgs/${orgId}/lists/${list.id}`, { method: "PATCH", body })
-        : api<ContactList>(`/orgs/${orgId}/lists`, { method: "POST", body });
-    },
-    onSuccess: (l) => {
-      toast(list ? t("lists.saved", { name: l.name }) : t("lists.created", { name: l.name }));
-      void qc.invalidateQueries({ queryKey: wk.lists(orgId) });
-      onClose();
-    },
-    onError: (e) => setErrors(fieldErrorsOf(e, CONFLICT_FIELDS)),
+  const save = useSaveRow<ContactList>({
+    collection: `/orgs/${orgId}/lists`,
+    existing: list,
+    body: () => ({ name: values.name.trim(), description: values.description.trim() }),
+    saved: (l, created) => t(created ? "lists.created" : "lists.saved", { name: l.name }),
+    invalidate: [wk.lists(orgId)],
+    onSaved: onClose,
+    setErrors,
+    conflicts: CONFLICT_FIELDS,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();

@@ -1,4 +1,3 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
@@ -6,10 +5,10 @@ import type { Column } from "../../components/data.js";
 import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { SelectField, TextField } from "../../components/fields.js";
 import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
-import { Button, cx, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { Button, cx, DialogActions, FormError, Modal, PageHeader } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
-import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
+import { useSaveRow } from "../../lib/save-row.js";
 import { TAG_COLORS, type Tag, type Team, useTags, useTeams, wk } from "../../lib/workspace.js";
 import { ContactsTabs, fieldErrorsOf, TagChip } from "./shared.js";
 
@@ -93,23 +92,18 @@ export function TagsPage() {
 function TagDialog({ tag, teams, onClose }: { tag: Tag | null; teams: Team[] | undefined; onClose: () => void }) {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
-  const qc = useQueryClient();
   const { values, field, setErrors } = useFormFields({ name: tag?.name ?? "", teamId: tag?.teamId ?? "" });
   const { name, teamId } = values;
   const [color, setColor] = useState(tag?.color ?? TAG_COLORS[0]);
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { name: name.trim(), color, teamId: teamId || null };
-      return tag
-        ? api<Tag>(`/orgs/${orgId}/tags/${tag.id}`, { method: "PATCH", body })
-        : api<Tag>(`/orgs/${orgId}/tags`, { method: "POST", body });
-    },
-    onSuccess: (x) => {
-      toast(tag ? t("tags.saved", { name: x.name }) : t("tags.created", { name: x.name }));
-      void qc.invalidateQueries({ queryKey: wk.tags(orgId) });
-      onClose();
-    },
-    onError: (e) => setErrors(fieldErrorsOf(e, CONFLICT_FIELDS)),
+  const save = useSaveRow<Tag>({
+    collection: `/orgs/${orgId}/tags`,
+    existing: tag,
+    body: () => ({ name: name.trim(), color, teamId: teamId || null }),
+    saved: (x, created) => t(created ? "tags.created" : "tags.saved", { name: x.name }),
+    invalidate: [wk.tags(orgId)],
+    onSaved: onClose,
+    setErrors,
+    conflicts: CONFLICT_FIELDS,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();

@@ -1,14 +1,13 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { Column } from "../../components/data.js";
 import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { Checkbox, FieldError, TextArea, TextField } from "../../components/fields.js";
 import { editDeleteColumn, namedRow, TableCard } from "../../components/table-card.js";
-import { Avatar, Button, DialogActions, FormError, Modal, PageHeader, toast } from "../../components/ui.js";
+import { Avatar, Button, DialogActions, FormError, Modal, PageHeader } from "../../components/ui.js";
 import { useOrgContext } from "../../layout.js";
-import { api } from "../../lib/api.js";
 import { useFormFields } from "../../lib/forms.js";
+import { useSaveRow } from "../../lib/save-row.js";
 import { fullName, type Member } from "../../lib/types.js";
 import { type Team, useAllMembers, useTeams, wk } from "../../lib/workspace.js";
 import { fieldErrorsOf } from "../contacts/shared.js";
@@ -98,7 +97,6 @@ export function TeamsPage() {
 function TeamDialog({ team, members, onClose }: { team: Team | null; members: Member[]; onClose: () => void }) {
   const { t } = useTranslation();
   const { orgId } = useOrgContext();
-  const qc = useQueryClient();
   const { values, field, errors, setErrors, clearField } = useFormFields({
     name: team?.name ?? "",
     description: team?.description ?? "",
@@ -106,19 +104,15 @@ function TeamDialog({ team, members, onClose }: { team: Team | null; members: Me
   const [memberIds, setMemberIds] = useState<string[]>(team?.memberIds ?? []);
   const [filter, setFilter] = useState("");
   const shown = members.filter((m) => `${fullName(m)} ${m.email}`.toLowerCase().includes(filter.trim().toLowerCase()));
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { name: values.name.trim(), description: values.description.trim(), memberIds };
-      return team
-        ? api<Team>(`/orgs/${orgId}/teams/${team.id}`, { method: "PATCH", body })
-        : api<Team>(`/orgs/${orgId}/teams`, { method: "POST", body });
-    },
-    onSuccess: (x) => {
-      toast(team ? t("teams.saved", { name: x.name }) : t("teams.created", { name: x.name }));
-      void qc.invalidateQueries({ queryKey: wk.teams(orgId) });
-      onClose();
-    },
-    onError: (e) => setErrors(fieldErrorsOf(e, CONFLICT_FIELDS)),
+  const save = useSaveRow<Team>({
+    collection: `/orgs/${orgId}/teams`,
+    existing: team,
+    body: () => ({ name: values.name.trim(), description: values.description.trim(), memberIds }),
+    saved: (x, created) => t(created ? "teams.created" : "teams.saved", { name: x.name }),
+    invalidate: [wk.teams(orgId)],
+    onSaved: onClose,
+    setErrors,
+    conflicts: CONFLICT_FIELDS,
   });
   const submit = (e: FormEvent) => {
     e.preventDefault();
