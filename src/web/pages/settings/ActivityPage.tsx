@@ -101,6 +101,8 @@ function useChangeFormat() {
       return i18n.exists(`activity.states.${v}`) ? t(`activity.states.${v}`) : v;
     if (field === "status" && typeof v === "string")
       return i18n.exists(`activity.statuses.${v}`) ? t(`activity.statuses.${v}`) : v;
+    if ((field === "reason" || field === "via") && typeof v === "string")
+      return i18n.exists(`activity.reasons.${v}`) ? t(`activity.reasons.${v}`) : v;
     if (field === "defaultLanguage" && typeof v === "string")
       return i18n.exists(`languages.${v}`) ? t(`languages.${v}`) : v;
     if (typeof v === "string" && ISO_DATE.test(v)) return formatDate(v);
