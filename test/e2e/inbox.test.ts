@@ -346,6 +346,8 @@ describe("web app: the shared inbox", { concurrent: false }, () => {
       await countIs(rows.filter({ hasText: "Added a private note" }), 0);
       const assigned = rows.filter({ hasText: "Assigned a conversation" });
       await see(assigned.first());
+      // The change names the assignee, not an id.
+      await see(assigned.filter({ hasText: `Assignee: ${OPERATOR.firstName} ${OPERATOR.lastName}` }).first());
       expect(await assigned.count()).toBe(await rows.count());
       await accessible(page, "activity log of the workspace");
       await page.close();
