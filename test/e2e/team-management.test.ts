@@ -343,7 +343,8 @@ describe("web app: team management scenario", { concurrent: false }, () => {
     await see(nav.getByRole("link", { name: "Roles" }));
   });
 
-  step("a custom role is created in the permission matrix editor and assigned", [joined], async () => {
+  const customRole = "a custom role is created in the permission matrix editor and assigned";
+  step(customRole, [joined], async () => {
     await owner.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Roles" }).click();
     await see(owner.getByRole("heading", { name: "Roles", level: 1 }));
     await owner.getByRole("button", { name: "Create role" }).click();
@@ -370,6 +371,28 @@ describe("web app: team management scenario", { concurrent: false }, () => {
     await gone(drawer);
     await see((await memberRow(owner, INVITEE.email)).getByText("Support Lead"));
     await shoot(owner, "10-team-members");
+  });
+
+  step("a role somebody holds is deleted only with a replacement, which they get instead", [customRole], async () => {
+    await owner.getByRole("navigation", { name: "Settings" }).getByRole("link", { name: "Roles" }).click();
+    const row = owner.locator('[data-testid="role-row"][data-role="Support Lead"]');
+    await row.getByRole("button", { name: "Delete" }).click();
+    const confirm = owner.getByRole("alertdialog", { name: "Delete the role “Support Lead”?" });
+    await hasText(confirm, "1 member holds this role");
+    // No replacement chosen yet: the dialog cannot delete.
+    const del = confirm.getByRole("button", { name: "Delete role" });
+    expect(await del.isDisabled()).toBe(true);
+    await confirm.getByLabel("Replacement role").selectOption({ label: "Operator" });
+    await expect.poll(() => del.isDisabled()).toBe(false);
+    await shoot(owner, "10b-delete-role-in-use");
+    await del.click();
+    await gone(confirm);
+    await see(owner.getByText("Role deleted."));
+    await countIs(row, 0);
+    await gotoTeam(owner);
+    const member = await memberRow(owner, INVITEE.email);
+    await see(member.getByText("Operator"));
+    await countIs(member.getByText("Support Lead"), 0);
   });
 
   step(

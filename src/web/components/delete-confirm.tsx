@@ -20,11 +20,14 @@ export interface DeleteRow<T> {
  */
 export function useDeleteRow<T>({
   path,
+  query,
   deleted,
   invalidate,
   onDeleted,
 }: {
   path: (row: T) => string;
+  /** Query parameters of the DELETE (a role's replacement). */
+  query?: (row: T) => Record<string, string | undefined>;
   deleted?: (row: T) => string;
   invalidate: QueryKey[];
   onDeleted?: (row: T) => void;
@@ -33,7 +36,7 @@ export function useDeleteRow<T>({
   const [row, setRow] = useState<T | null>(null);
   const close = () => setRow(null);
   const remove = useMutation({
-    mutationFn: (x: T) => api(path(x), { method: "DELETE" }),
+    mutationFn: (x: T) => api(path(x), { method: "DELETE", ...(query ? { query: query(x) } : {}) }),
     onSuccess: (_r, x) => {
       if (deleted) toast(deleted(x));
       close();
@@ -53,11 +56,16 @@ export function DeleteConfirm<T>({
   title,
   body,
   confirmLabel,
+  blocked,
+  children,
 }: {
   del: DeleteRow<T>;
   title: string;
   body: ReactNode;
   confirmLabel?: string;
+  /** The confirm button waits for a choice in `children` (a role's replacement). */
+  blocked?: boolean;
+  children?: ReactNode;
 }) {
   const { t } = useTranslation();
   const { row, close, remove } = del;
@@ -76,8 +84,10 @@ export function DeleteConfirm<T>({
       onConfirm={() => {
         if (row !== null) remove.mutate(row);
       }}
-      pending={remove.isPending}
+      pending={remove.isPending || blocked === true}
       error={remove.error}
-    />
+    >
+      {children}
+    </Confirm>
   );
 }

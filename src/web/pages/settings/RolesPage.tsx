@@ -3,12 +3,12 @@ import { type FormEvent, useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { z } from "zod";
 import { CATALOGUE, PERMISSION_GROUPS } from "../../../shared/permissions.js";
+import { DeleteConfirm, useDeleteRow } from "../../components/delete-confirm.js";
 import { Checkbox, FieldError, SelectField, TextField } from "../../components/fields.js";
 import {
   Button,
   Card,
   Chip,
-  Confirm,
   DialogActions,
   ErrorState,
   FormError,
@@ -290,24 +290,19 @@ function RoleRow({
 export function RolesPage() {
   const { t } = useTranslation();
   const { orgId, can } = useOrgContext();
-  const qc = useQueryClient();
   const roles = useRoles(orgId);
   const [editing, setEditing] = useState<Role | null>(null);
   const [editorOpen, setEditorOpen] = useState(false);
   const [viewing, setViewing] = useState<Role | null>(null);
-  const [deleting, setDeleting] = useState<Role | null>(null);
   const [replaceWith, setReplaceWith] = useState("");
   const manage = can("roles:manage");
-  const del = useMutation({
-    mutationFn: (r: Role) =>
-      api(`/orgs/${orgId}/roles/${r.id}`, { method: "DELETE", query: { replaceWith: replaceWith || undefined } }),
-    onSuccess: () => {
-      toast(t("roles.deleted"));
-      setDeleting(null);
-      void qc.invalidateQueries({ queryKey: qk.roles(orgId) });
-      void qc.invalidateQueries({ queryKey: qk.members(orgId) });
-    },
+  const del = useDeleteRow<Role>({
+    path: (r) => `/orgs/${orgId}/roles/${r.id}`,
+    query: () => ({ replaceWith: replaceWith || undefined }),
+    deleted: () => t("roles.deleted"),
+    invalidate: [qk.roles(orgId), qk.members(orgId)],
   });
+  const deleting = del.row;
   if (roles.isPending) return <Spinner />;
   if (roles.error) return <ErrorState error={roles.error} onRetry={() => void roles.refetch()} />;
   const system = roles.data.filter(isSystemRole);
@@ -347,8 +342,7 @@ export function RolesPage() {
                       },
                       onDelete: () => {
                         setReplaceWith("");
-                        del.reset();
-                        setDeleting(r);
+                        del.ask(r);
                       },
                     }
                   : {})}
@@ -376,15 +370,12 @@ export function RolesPage() {
       >
         {viewing ? <PermissionMatrix value={viewing.permissions} readOnly /> : null}
       </Modal>
-      <Confirm
-        open={deleting !== null}
-        onOpenChange={(o) => !o && setDeleting(null)}
+      <DeleteConfirm
+        del={del}
         title={t("roles.deleteTitle", { name: deleting?.name ?? "" })}
         body={inUse ? t("roles.deleteInUse", { count: inUse }) : t("roles.deleteBody")}
         confirmLabel={t("roles.deleteConfirm")}
-        onConfirm={() => deleting && del.mutate(deleting)}
-        pending={del.isPending || (inUse > 0 && !replaceWith)}
-        error={del.error}
+        blocked={inUse > 0 && !replaceWith}
       >
         {inUse ? (
           <SelectField
@@ -402,7 +393,7 @@ export function RolesPage() {
               ))}
           </SelectField>
         ) : null}
-      </Confirm>
+      </DeleteConfirm>
     </div>
   );
 }
