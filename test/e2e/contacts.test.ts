@@ -158,6 +158,17 @@ describe("web app: contacts, tags, lists and teams", { concurrent: false }, () =
   });
   const created = "a contact is created in the drawer; a bad phone is refused on the field";
 
+  step("the activity log names the new contact's tags and lists, not their ids", [created], async () => {
+    await owner.goto(`/orgs/${orgId}/settings/activity`);
+    const line = owner.getByTestId("activity-row").filter({ hasText: "Created a contact" }).first();
+    await see(line);
+    await hasText(line, "Ana García");
+    await hasText(line, "Tags: VIP");
+    await hasText(line, "Lists: Newsletter");
+    await hasText(line, "Phone: +34600123456");
+    await owner.goto(`/orgs/${orgId}/contacts`);
+  });
+
   step("search is debounced and kept in the address", [created], async () => {
     const o = suite.ctx("owner");
     for (const [phone, name] of [

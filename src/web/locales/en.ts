@@ -1282,6 +1282,8 @@ export const en = {
       channelId: "WhatsApp number",
       templateId: "Template",
       enabled: "On",
+      listIds: "Lists",
+      attributes: "Attributes",
     },
     reasons: {
       removed: "The member was removed",

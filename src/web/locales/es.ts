@@ -1299,6 +1299,8 @@ export const es: Messages = {
       channelId: "Número de WhatsApp",
       templateId: "Plantilla",
       enabled: "Activa",
+      listIds: "Listas",
+      attributes: "Atributos",
     },
     reasons: {
       removed: "Se eliminó al miembro",

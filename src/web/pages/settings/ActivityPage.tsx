@@ -11,6 +11,7 @@ import { formatDate, relativeTime } from "../../lib/i18n.js";
 import { describeUserAgent, problemText } from "../../lib/problems.js";
 import { roleName } from "../../lib/session.js";
 import type { LoginAttempt } from "../../lib/types.js";
+import { useLists, useTags, useTeams } from "../../lib/workspace.js";
 
 interface ActivityItem {
   id: string;
@@ -85,16 +86,21 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Shows a recorded value the way the rest of the app does: role and permission names, dates, yes/no. */
 function useChangeFormat() {
   const { t, i18n } = useTranslation();
-  const { orgId, roleLabel } = useOrgContext();
+  const { orgId, roleLabel, can } = useOrgContext();
   // People by name, not by id: the access review lists every member (user and membership ids).
   const review = useReview(orgId, 90);
-  const people = new Map<string, string>();
-  for (const m of review.data?.members ?? []) people.set(m.userId, m.name).set(m.memberId, m.name);
+  const names = new Map<string, string>();
+  for (const m of review.data?.members ?? []) names.set(m.userId, m.name).set(m.memberId, m.name);
+  // Tags, lists and teams by name too, where the reader may list them.
+  const tags = useTags(orgId, can("contacts:read"));
+  const lists = useLists(orgId, can("contacts:read"));
+  const teams = useTeams(orgId, can("members:read"));
+  for (const x of [...(tags.data ?? []), ...(lists.data ?? []), ...(teams.data ?? [])]) names.set(x.id, x.name);
   const one = (field: string, v: unknown): string | null => {
     if (v === null || v === undefined || v === "") return "—";
     if (typeof v === "boolean") return v ? t("common.yes") : t("common.no");
     if (ROLE_FIELDS.has(field) && typeof v === "string") return roleLabel(v);
-    if (typeof v === "string" && UUID.test(v)) return people.get(v) ?? null; // an id says nothing to a person
+    if (typeof v === "string" && UUID.test(v)) return names.get(v) ?? null; // an id says nothing to a person
     if (field === "permissions" && typeof v === "string")
       return i18n.exists(`permissions.${v}.label`) ? t(`permissions.${v}.label`) : v;
     if (field === "state" && typeof v === "string")
