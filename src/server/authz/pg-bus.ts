@@ -163,6 +163,9 @@ export class PgAuthzBus implements AuthzBus {
     this.#pending = null;
     this.#pingInFlight = true;
     this.stats.pings++;
+    // Sent over the LISTEN connection when it is up: PostgreSQL hands a session its own
+    // notifications (after every earlier commit's) before the statement returns, which saves
+    // this instance's own ack a trip. The pool serves when it is down.
     const listener = this.#client;
     const ping = `p:${this.id}:${batch.seq}`;
     const sent: Promise<PingResult> = listener

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { fromDrizzle, fromPglite, type Job, type JobResult, PgBoss, type SendOptions } from "pg-boss";
 import type { Logger } from "pino";
 import type { Database, DbOrTx } from "../db/client.js";
+import { rowsOf } from "../db/rows.js";
 import { type JobHandler, type JobType, toRun } from "./define.js";
 
 /** pg-boss's own tables live in this schema, created and migrated by pg-boss at start. */
@@ -297,8 +298,4 @@ function errorOutput(err: unknown): { message: string } {
 function messageOf(output: unknown): string | null {
   if (output && typeof output === "object" && "message" in output) return String(output.message).slice(0, 500);
   return null;
-}
-
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return (res as { rows: Record<string, unknown>[] }).rows;
 }

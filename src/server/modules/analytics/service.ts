@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { AppError } from "../../http/problem.js";
 import { type ChatAnalyticsDto, type ChatAnalyticsQuery, MAX_PERIOD_DAYS } from "./schemas.js";
 
@@ -42,7 +43,6 @@ interface Row {
   res_n: number | string;
 }
 
-const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
 const num = (v: number | string | null) => (v === null ? null : Number(v));
 
 /** Which row of a `grouping sets ((member_id), (team_id), ())` aggregate: a member's, a team's, or the total. */

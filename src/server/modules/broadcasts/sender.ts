@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { type BroadcastStatus, broadcasts, messageTemplates } from "../../db/schema/index.js";
 import { type Actor, SYSTEM_ACTOR } from "../../http/request-context.js";
 import { isUuidShaped } from "../../lib/uuid.js";
@@ -70,10 +71,6 @@ function clientOf(ctx: AppContext): GraphClient {
     clients.set(ctx, c);
   }
   return c;
-}
-
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : (res as { rows: Record<string, unknown>[] }).rows;
 }
 
 const uuidList = (ids: string[]) =>

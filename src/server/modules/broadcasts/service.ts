@@ -9,6 +9,7 @@ import type {
 import type { TemplateVariables } from "../../../shared/schemas/templates.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import {
   activity,
   type BroadcastAudience,
@@ -85,10 +86,6 @@ export const emptyCounts = (): BroadcastCounts => ({
   cancelled: 0,
   replied: 0,
 });
-
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : (res as { rows: Record<string, unknown>[] }).rows;
-}
 
 // ---- templates and variables ----
 

@@ -7,6 +7,7 @@ import { type ImportErrorCode, MAX_ATTRIBUTE_VALUE, MAX_ATTRIBUTES } from "../..
 import type { AppContext } from "../../context.js";
 import type { Db, DbOrTx } from "../../db/client.js";
 import { pgCode, pgConstraint } from "../../db/pg-errors.js";
+import { rowsOf } from "../../db/rows.js";
 import { contactImports, memberships } from "../../db/schema/index.js";
 import { AppError, conflict, notFound } from "../../http/problem.js";
 import { type Actor, type OrgMember, SYSTEM_ACTOR } from "../../http/request-context.js";
@@ -301,8 +302,6 @@ const tooManyAttributes = () =>
 
 /** The export neutralises formula-looking cells with a leading `'` (lib/csv-cell.ts): reading one back undoes it. */
 const unneutralise = (v: string) => (/^'\s*[=+\-@\t\r]/.test(v) ? v.slice(1) : v);
-
-const rowsOf = <T>(res: unknown) => (res as { rows: T[] }).rows;
 
 /**
  * Tags (or lists) named in a chunk, matched case-insensitively; those that do not exist yet are

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import type { AssignmentSettings } from "../../../shared/schemas/settings.js";
 import type { AppContext } from "../../context.js";
 import type { Db, DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { type Actor, SYSTEM_ACTOR } from "../../http/request-context.js";
 import { defineJob } from "../../jobs/define.js";
 import { recordActivity } from "../activity/record.js";
@@ -39,13 +40,9 @@ export interface Candidate {
   teamIds: ReadonlySet<string>;
 }
 
-function rows<T>(res: unknown): T[] {
-  return (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
-}
-
 /** Locks the organization's assignment state (created on first use); the round-robin position. */
 export async function lockAssignmentState(tx: DbOrTx, orgId: string): Promise<{ lastMemberId: string | null }> {
-  const [r] = rows<{ last_member_id: string | null }>(
+  const [r] = rowsOf<{ last_member_id: string | null }>(
     await tx.execute(sql`
       insert into assignment_state (org_id) values (${orgId})
       on conflict (org_id) do update set org_id = excluded.org_id
@@ -60,7 +57,7 @@ export async function lockAssignmentState(tx: DbOrTx, orgId: string): Promise<{ 
  */
 export async function loadCandidates(tx: DbOrTx, orgId: string, defaultCapacity: number): Promise<Candidate[]> {
   // One round trip (it runs under the lock): members, capacity, load, roles and teams.
-  const found = rows<{
+  const found = rowsOf<{
     id: string;
     is_owner: boolean;
     name: string;
@@ -145,7 +142,7 @@ async function assignByRules(
   const input = JSON.stringify(
     pairs.map((p) => ({ conversation_id: p.conv.id, member_id: p.to.memberId, name: p.to.name })),
   );
-  const done = rows<{ id: string }>(
+  const done = rowsOf<{ id: string }>(
     await tx.execute(sql`
       with pairs as (
         select * from json_to_recordset(${input}::json) as p(conversation_id uuid, member_id uuid, name text)
@@ -200,7 +197,7 @@ export async function assignArrivals(
   if (rules.mode === "manual") return 0;
   const mode = rules.mode;
   const ids = JSON.stringify([...new Set(conversationIds)]);
-  const waiting = rows<{ id: string; team_id: string | null }>(
+  const waiting = rowsOf<{ id: string; team_id: string | null }>(
     await tx.execute(sql`
       select id, team_id from conversations
       where org_id = ${orgId} and id in (select value::uuid from json_array_elements_text(${ids}::json))
@@ -242,7 +239,7 @@ export async function handOutBacklog(db: Db, orgId: string, settings?: Assignmen
       const state = await lockAssignmentState(tx, orgId);
       const candidates = await loadCandidates(tx, orgId, rules.defaultCapacity);
       if (!candidates.some((c) => c.load < c.capacity)) return null;
-      const batch = rows<{ id: string; team_id: string | null; at: string }>(
+      const batch = rowsOf<{ id: string; team_id: string | null; at: string }>(
         await tx.execute(sql`
           select id, team_id, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as at
           from conversations
@@ -312,7 +309,7 @@ export async function returnUnansweredToQueue(
   memberId: string,
   memberName: string,
 ): Promise<number> {
-  const released = rows<{ id: string; channel_id: string; contact_id: string }>(
+  const released = rowsOf<{ id: string; channel_id: string; contact_id: string }>(
     await tx.execute(sql`
       update conversations c set assignee_member_id = null, version = c.version + 1, updated_at = now()
       where c.org_id = ${orgId} and c.assignee_member_id = ${memberId} and c.status <> 'resolved'

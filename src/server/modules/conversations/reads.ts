@@ -1,5 +1,6 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { conversationReads, conversations } from "../../db/schema/index.js";
 import { notFound } from "../../http/problem.js";
 import type { OrgMember } from "../../http/request-context.js";
@@ -14,10 +15,6 @@ import { inboxSettings } from "./visibility.js";
  * one. Counted for the page being shown only, each count stopping at UNREAD_CAP.
  */
 export const UNREAD_CAP = 100;
-
-function rowsOf(res: unknown): Record<string, unknown>[] {
-  return Array.isArray(res) ? (res as Record<string, unknown>[]) : (res as { rows: Record<string, unknown>[] }).rows;
-}
 
 /** The caller's unread count on each conversation of a page (one query, bounded per row). */
 export async function withUnread(

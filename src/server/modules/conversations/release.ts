@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNotNull, ne, type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { conversations, memberships, messages } from "../../db/schema/index.js";
 import type { Actor } from "../../http/request-context.js";
 import { recordActivity } from "../activity/record.js";
@@ -49,8 +50,6 @@ export function releaseStatement(orgId: string, memberId: string): SQL {
     where org_id = ${orgId} and assignee_member_id = ${memberId} and status <> 'resolved'
     returning id, channel_id as "channelId", contact_id as "contactId"`;
 }
-
-const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
 
 /** What follows conversations released by `releaseStatement` (nothing when none were). */
 export async function conversationsReleased(

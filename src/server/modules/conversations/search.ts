@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { contacts, conversations, messages } from "../../db/schema/index.js";
 import { searchCondition } from "../contacts/query.js";
 
@@ -33,7 +34,6 @@ export interface InboxSearch {
 
 /** `%`, `_` and `\` typed by a user are literal characters, not wildcards. */
 const escapeLike = (s: string) => s.replace(/[\\%_]/g, (c) => `\\${c}`);
-const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
 const uuidArray = (ids: string[]) => sql`${`{${ids.join(",")}}`}::uuid[]`;
 
 export async function inboxSearch(

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
 import type { Db } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { activity } from "../../db/schema/index.js";
 import { SYSTEM_ACTOR } from "../../http/request-context.js";
 import { defineJob } from "../../jobs/define.js";
@@ -15,7 +16,6 @@ interface Woken {
   was_until: string | Date;
 }
 
-const rowsOf = <T>(res: unknown): T[] => (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
 const isoOf = (v: string | Date) => new Date(v).toISOString();
 
 /**

@@ -4,6 +4,7 @@ import type { UpdateMemberInput } from "../../../shared/schemas/members.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
 import { pgCode, pgConstraint } from "../../db/pg-errors.js";
+import { rowsOf } from "../../db/rows.js";
 import { memberRoles, memberships, roles, users } from "../../db/schema/index.js";
 import { AppError, notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
@@ -95,10 +96,13 @@ async function lockTargetForEdit(tx: DbOrTx, orgId: string, memberId: string): P
     from ${memberships} m join ${users} u on u.id = m.user_id
     where m.org_id = ${orgId} and m.id = ${memberId}
     for update of m`);
-  const [row] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as (Omit<
-    MemberRow,
-    "joinedAt" | "lastActiveAt" | "totpEnabledAt"
-  > & { joinedAt: string; lastActiveAt: string | null; totpEnabledAt: string | null })[];
+  const [row] = rowsOf<
+    Omit<MemberRow, "joinedAt" | "lastActiveAt" | "totpEnabledAt"> & {
+      joinedAt: string;
+      lastActiveAt: string | null;
+      totpEnabledAt: string | null;
+    }
+  >(res);
   if (!row) throw memberNotFound();
   return {
     ...row,
@@ -124,12 +128,7 @@ async function heldAndAskedRoles(tx: DbOrTx, orgId: string, memberId: string, as
     from ${roles} r
     left join ${memberRoles} mr on mr.org_id = r.org_id and mr.role_id = r.id and mr.member_id = ${memberId}
     where r.org_id = ${orgId} and (mr.member_id is not null or r.id = any(${textArray(asked)}))`);
-  const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as {
-    id: string;
-    isSystem: boolean;
-    permissions: string[];
-    held: boolean;
-  }[];
+  const rows = rowsOf<{ id: string; isSystem: boolean; permissions: string[]; held: boolean }>(res);
   return rows.map((r) => ({ id: r.id, held: r.held, permissions: permissionsOfRole(r) }));
 }
 
@@ -213,10 +212,7 @@ async function applyMemberUpdate(
           ? sql`select id, "channelId", "contactId" from released`
           : sql`select null::uuid as id, null::uuid as "channelId", null::uuid as "contactId" where false`
       }`);
-    const released = (
-      Array.isArray(result) ? result : (result as { rows: ReleasedConversation[] }).rows
-    ) as ReleasedConversation[];
-    await conversationsReleased(tx, by, orgId, memberId, "lost_chat_access", released);
+    await conversationsReleased(tx, by, orgId, memberId, "lost_chat_access", rowsOf<ReleasedConversation>(result));
     return toDto({ ...target, firstName, lastName }, rolesAfter);
   });
 }

@@ -2,6 +2,7 @@ import { and, desc, eq, inArray, isNull, sql } from "drizzle-orm";
 import { type NotificationKey, resolveNotificationPreferences } from "../../../shared/notifications.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import {
   conversations,
   memberPresence,
@@ -234,10 +235,7 @@ async function contactNameOf(db: DbOrTx, orgId: string, conversationId: string):
     select coalesce(ct.name, ct.phone) as name from conversations c
     join contacts ct on ct.org_id = c.org_id and ct.id = c.contact_id
     where c.org_id = ${orgId} and c.id = ${conversationId}`)) as unknown;
-  const rows = (Array.isArray(res) ? res : (res as { rows: { name: string | null }[] }).rows) as {
-    name: string | null;
-  }[];
-  return rows[0]?.name ?? null;
+  return rowsOf<{ name: string | null }>(res)[0]?.name ?? null;
 }
 
 // ---------------------------------------------------------------- the bell
@@ -361,14 +359,14 @@ export async function mailPendingNotifications(
       update notifications n set email_state = 'queued' from c
       where n.org_id = c.org_id and n.id = c.id
       returning n.org_id, n.id, n.member_id, n.kind, n.conversation_id, n.data`)) as unknown;
-    const claimed = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as {
+    const claimed = rowsOf<{
       org_id: string;
       id: string;
       member_id: string;
       kind: WorkspaceNotificationKind;
       conversation_id: string | null;
       data: NotificationData;
-    }[];
+    }>(res);
     if (claimed.length === 0) return 0;
     const people = await tx
       .select({

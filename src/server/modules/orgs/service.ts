@@ -146,8 +146,6 @@ export async function deleteOrg(
   }
 }
 
-// `/orgs/:orgId/me` in two prepared statements (issue 12; were three built per request): the
-// organization with the member's joining time, and the member's roles.
 /**
  * Everything `GET /orgs/:orgId/me` reads, in one prepared statement (issue 12: the page load of
  * every screen asks it): the organization, when the member joined, every role of the

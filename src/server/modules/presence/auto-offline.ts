@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { AppContext } from "../../context.js";
+import { rowsOf } from "../../db/rows.js";
 import { type Actor, SYSTEM_ACTOR } from "../../http/request-context.js";
 import { defineJob } from "../../jobs/define.js";
 import type { EventHub } from "../events/hub.js";
@@ -37,10 +38,6 @@ export function touchIntervalMs(graceMs: number): number {
   return Math.max(100, Math.min(20_000, Math.floor(graceMs / 3)));
 }
 
-function rows<T>(res: unknown): T[] {
-  return (Array.isArray(res) ? res : (res as { rows: T[] }).rows) as T[];
-}
-
 /** An instance's first stream of the member opened: a pending automatic offline (on any instance) will not apply. */
 export async function streamOpened(ctx: AppContext, orgId: string, memberId: string): Promise<void> {
   await ctx.db.execute(sql`
@@ -54,7 +51,7 @@ export async function streamOpened(ctx: AppContext, orgId: string, memberId: str
  */
 export async function lastStreamClosed(ctx: AppContext, orgId: string, memberId: string): Promise<boolean> {
   return ctx.db.transaction(async (tx) => {
-    const [row] = rows<{ at: string }>(
+    const [row] = rowsOf<{ at: string }>(
       await tx.execute(sql`
         update member_presence set stream_seen_at = greatest(stream_seen_at, now())
         where org_id = ${orgId} and member_id = ${memberId} and status in ('online', 'busy')
@@ -95,7 +92,7 @@ export async function offlineIfNoStream(
   const { orgId, memberId, closedAt } = data;
   if (hub.hasMemberStream(orgId, memberId)) return false;
   return ctx.db.transaction(async (tx) => {
-    const [row] = rows<{ name: string; status: "online" | "busy" }>(
+    const [row] = rowsOf<{ name: string; status: "online" | "busy" }>(
       await tx.execute(sql`
         select trim(m.first_name || ' ' || m.last_name) as name, p.status
         from member_presence p join memberships m on m.org_id = p.org_id and m.id = p.member_id
@@ -132,7 +129,7 @@ export const SWEEP_BATCH = 500;
  * stream of theirs is open on any running instance.
  */
 export async function sweepStaleStreams(ctx: AppContext, hub: EventHub): Promise<number> {
-  const stale = rows<{ org_id: string; member_id: string; seen: string }>(
+  const stale = rowsOf<{ org_id: string; member_id: string; seen: string }>(
     await ctx.db.execute(sql`
       select org_id, member_id,
         to_char(stream_seen_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as seen

@@ -2,6 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { PresenceDto, PresenceStatusValue } from "../../../shared/schemas/presence.js";
 import type { AppContext } from "../../context.js";
 import type { DbOrTx } from "../../db/client.js";
+import { rowsOf } from "../../db/rows.js";
 import { memberPresence, memberships } from "../../db/schema/index.js";
 import { notFound } from "../../http/problem.js";
 import type { Actor, OrgMember } from "../../http/request-context.js";
@@ -18,8 +19,7 @@ async function openAssigned(db: DbOrTx, orgId: string, memberId: string): Promis
   const res = await db.execute(sql`
     select count(*)::int as n from conversations
     where org_id = ${orgId} and assignee_member_id = ${memberId} and status in ('open', 'pending')`);
-  const r = (Array.isArray(res) ? res : (res as { rows: { n: number }[] }).rows) as { n: number }[];
-  return Number(r[0]?.n ?? 0);
+  return Number(rowsOf<{ n: number }>(res)[0]?.n ?? 0);
 }
 
 export async function getPresence(db: DbOrTx, orgId: string, memberId: string): Promise<PresenceDto> {
