@@ -63,16 +63,6 @@ export async function getTeam(db: DbOrTx, orgId: string, teamId: string): Promis
   return teamDto(row, (await membersOf(db, orgId, teamId)).get(teamId) ?? []);
 }
 
-/** The teams a member is in (for `GET /orgs/:orgId/me`), A→Z. */
-export async function teamsOfMember(db: DbOrTx, orgId: string, memberId: string) {
-  return db
-    .select({ id: teams.id, name: teams.name })
-    .from(teamMembers)
-    .innerJoin(teams, and(eq(teams.orgId, teamMembers.orgId), eq(teams.id, teamMembers.teamId)))
-    .where(and(eq(teamMembers.orgId, orgId), eq(teamMembers.memberId, memberId)))
-    .orderBy(asc(sql`lower(${teams.name})`), asc(teams.id));
-}
-
 /** Member ids of this organization, or 400 `unknown_member` naming the others. Rows are locked (FOR KEY SHARE). */
 async function assertMembers(tx: DbOrTx, orgId: string, ids: readonly string[]): Promise<string[]> {
   const unique = [...new Set(ids)];
